@@ -1,0 +1,65 @@
+"""Value types shared by the engine, its adapters and the simulator: no I/O, no clock."""
+
+from engine.domain.commands import (
+    AuditEvent,
+    CancelOrder,
+    Command,
+    Decision,
+    PlaceOrder,
+    RefreshMarketRules,
+    RiskAction,
+    RiskWinnerClose,
+    SignalOutcome,
+)
+from engine.domain.enums import (
+    Category,
+    ConnectionState,
+    GroupStatus,
+    MarketType,
+    OrderPurpose,
+    OrderSide,
+    OrderStatus,
+    OrderType,
+    Outcome,
+    PositionSide,
+    Reason,
+    Severity,
+    SignalType,
+)
+from engine.domain.market import MarketRules, normalise_symbol
+from engine.domain.money import ZERO, is_multiple, round_down, round_up, to_decimal
+from engine.domain.signal import GroupKey, Signal
+
+__all__ = [
+    "ZERO",
+    "AuditEvent",
+    "CancelOrder",
+    "Category",
+    "Command",
+    "ConnectionState",
+    "Decision",
+    "GroupKey",
+    "GroupStatus",
+    "MarketRules",
+    "MarketType",
+    "OrderPurpose",
+    "OrderSide",
+    "OrderStatus",
+    "OrderType",
+    "Outcome",
+    "PlaceOrder",
+    "PositionSide",
+    "Reason",
+    "RefreshMarketRules",
+    "RiskAction",
+    "RiskWinnerClose",
+    "Severity",
+    "Signal",
+    "SignalOutcome",
+    "SignalType",
+    "is_multiple",
+    "normalise_symbol",
+    "round_down",
+    "round_up",
+    "to_decimal",
+]

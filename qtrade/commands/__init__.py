@@ -1,0 +1,1 @@
+"""Sub-commands of the qtrade CLI, one module each."""
