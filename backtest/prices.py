@@ -1,0 +1,107 @@
+"""Load OHLCV bars: one file per symbol (``<SYMBOL>.csv`` or ``.parquet``) in a folder.
+
+Columns: ``timestamp`` (ISO 8601 or epoch milliseconds), ``open, high, low, close, volume``;
+any bar size. Bars are returned as a pandas DataFrame indexed 0..n-1 with an int64 ``ts_ms``
+column, sorted by time; prices stay float64 here because this layer only scans. The
+simulator turns them into exact tick prices when it builds a path.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["PriceDataError", "load_bars", "load_price_folder", "REQUIRED_COLUMNS"]
+
+REQUIRED_COLUMNS = ("timestamp", "open", "high", "low", "close", "volume")
+
+
+@dataclass(frozen=True)
+class PriceDataError(Exception):
+    """A price file could not be used; ``line`` is the 1-based file line when known."""
+
+    path: str
+    message: str
+    line: int | None = None
+
+    def __str__(self) -> str:
+        where = f"{self.path}:{self.line}" if self.line is not None else self.path
+        return f"{where}: {self.message}"
+
+
+def _parse_timestamps(column: pd.Series, path: Path) -> np.ndarray:
+    if pd.api.types.is_numeric_dtype(column):
+        values = column.to_numpy()
+        if np.isnan(values.astype("float64")).any():
+            bad = int(np.argmax(np.isnan(values.astype("float64"))))
+            raise PriceDataError(str(path), "timestamp is empty", line=bad + 2)
+        result: np.ndarray = values.astype("int64")
+        return result
+    parsed = pd.to_datetime(column, utc=True, errors="coerce", format="ISO8601")
+    if parsed.isna().any():
+        bad = int(np.argmax(parsed.isna().to_numpy()))
+        raise PriceDataError(
+            str(path), f"timestamp {column.iloc[bad]!r} is neither ISO 8601 nor epoch ms", bad + 2
+        )
+    millis: np.ndarray = (parsed.astype("int64") // 1_000_000).to_numpy()
+    return millis
+
+
+def load_bars(path: str | Path) -> pd.DataFrame:
+    """Read one CSV or Parquet file of bars and validate it."""
+    file = Path(path)
+    if file.suffix == ".parquet":
+        frame = pd.read_parquet(file)
+    elif file.suffix == ".csv":
+        frame = pd.read_csv(file)
+    else:
+        raise PriceDataError(str(file), "expected a .csv or .parquet file")
+    frame.columns = [str(c).strip().lower() for c in frame.columns]
+    unknown = sorted(set(frame.columns) - set(REQUIRED_COLUMNS))
+    missing = [c for c in REQUIRED_COLUMNS if c not in frame.columns]
+    if missing:
+        raise PriceDataError(str(file), f"missing columns: {', '.join(missing)}", line=1)
+    if unknown:
+        raise PriceDataError(str(file), f"unknown columns: {', '.join(unknown)}", line=1)
+    ts = _parse_timestamps(frame["timestamp"], file)
+    out = pd.DataFrame({"ts_ms": ts})
+    for name in ("open", "high", "low", "close", "volume"):
+        values = pd.to_numeric(frame[name], errors="coerce")
+        if values.isna().any():
+            bad = int(np.argmax(values.isna().to_numpy()))
+            raise PriceDataError(
+                str(file), f"{name} {frame[name].iloc[bad]!r} is not a number", bad + 2
+            )
+        out[name] = values.astype("float64").to_numpy()
+    bad_rows = (out["low"] > out[["open", "close"]].min(axis=1)) | (
+        out["high"] < out[["open", "close"]].max(axis=1)
+    )
+    if bad_rows.any():
+        bad = int(np.argmax(bad_rows.to_numpy()))
+        raise PriceDataError(str(file), "low/high do not enclose open and close", bad + 2)
+    if (np.diff(out["ts_ms"].to_numpy()) <= 0).any():
+        out = out.sort_values("ts_ms", kind="stable").reset_index(drop=True)
+        if (np.diff(out["ts_ms"].to_numpy()) == 0).any():
+            raise PriceDataError(str(file), "duplicate timestamps")
+    return out
+
+
+def load_price_folder(folder: str | Path) -> dict[str, pd.DataFrame]:
+    """Load every ``<SYMBOL>.csv`` / ``<SYMBOL>.parquet`` in ``folder``, keyed by symbol."""
+    root = Path(folder)
+    if not root.is_dir():
+        raise PriceDataError(str(root), "not a folder")
+    bars: dict[str, pd.DataFrame] = {}
+    for file in sorted(root.iterdir()):
+        if file.suffix not in (".csv", ".parquet"):
+            continue
+        symbol = file.stem.upper()
+        if symbol in bars:
+            raise PriceDataError(str(file), f"two files for {symbol}")
+        bars[symbol] = load_bars(file)
+    if not bars:
+        raise PriceDataError(str(root), "no .csv or .parquet price files")
+    return bars
