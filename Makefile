@@ -4,6 +4,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# The HTML report is checked in a real headless browser: Debian's chromium.
+CHROMIUM := /usr/bin/chromium
 
 .PHONY: run test lint typecheck pytest bench clean
 
@@ -13,8 +15,14 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+$(CHROMIUM):
+	@if command -v apt-get >/dev/null 2>&1; then \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+	  || echo "warning: could not install chromium; browser tests will fail"; \
+	fi
+
 run: $(STAMP)
-	$(BIN)/qtrade run
+	$(BIN)/qtrade demo
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -23,7 +31,7 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-pytest: $(STAMP)
+pytest: $(STAMP) $(CHROMIUM)
 	$(BIN)/python -m pytest -q -W error
 
 test: lint typecheck pytest
