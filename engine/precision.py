@@ -12,7 +12,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Protocol
 
-from engine.domain import MarketRules, Reason, round_down
+from engine.domain import MarketRules, Reason, round_down, round_up
 from engine.math_checks import InvalidInput, require_non_negative, require_positive
 
 __all__ = [
@@ -28,6 +28,8 @@ __all__ = [
     "round_quantity",
     "resolve_rules",
     "check_minimums",
+    "floor_quotient",
+    "ceil_quotient",
 ]
 
 RULE_FIELDS: tuple[str, ...] = ("tick_size", "step_size", "min_qty", "min_notional")
@@ -162,3 +164,25 @@ def check_minimums(quantity: Decimal, price: Decimal, rules: MarketRules) -> Rea
     if quantity * price < min_notional_of(rules):
         return Reason.BELOW_MIN_NOTIONAL
     return None
+
+
+def floor_quotient(numerator: Decimal, denominator: Decimal, step: Decimal) -> Decimal:
+    """Largest multiple ``q`` of ``step`` with ``q × denominator <= numerator`` (exactly).
+
+    Decimal division is rounded to the context precision; the product check corrects the rare
+    case where that rounding pushed the quotient onto the next step.
+    """
+    denominator = require_positive(denominator, "denominator")
+    quotient = round_down(numerator / denominator, step)
+    while quotient * denominator > numerator:
+        quotient -= step
+    return quotient
+
+
+def ceil_quotient(numerator: Decimal, denominator: Decimal, step: Decimal) -> Decimal:
+    """Smallest multiple ``q`` of ``step`` with ``q × denominator >= numerator`` (exactly)."""
+    denominator = require_positive(denominator, "denominator")
+    quotient = round_up(numerator / denominator, step)
+    while quotient * denominator < numerator:
+        quotient += step
+    return quotient

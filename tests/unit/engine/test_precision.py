@@ -12,7 +12,9 @@ from engine.domain import Reason
 from engine.math_checks import InvalidInput
 from engine.precision import (
     RulesStatus,
+    ceil_quotient,
     check_minimums,
+    floor_quotient,
     resolve_rules,
     round_price,
     round_quantity,
@@ -82,7 +84,8 @@ class TestRounding:
 class TestResolveRules:
     def test_unknown_symbol(self) -> None:
         result = resolve_rules(None, Fallback(), block_on_missing=True)
-        assert result.status == RulesStatus.UNKNOWN == "unknown"
+        assert result.status is RulesStatus.UNKNOWN
+        assert str(result.status) == "unknown"
         assert result.rules is None
         assert result.missing == ()
 
@@ -162,3 +165,39 @@ class TestMinimums:
     def test_exactly_min_notional_passes(self) -> None:
         # 0.5 × 10 = 5 == min notional: not below
         assert check_minimums(D("0.5"), D("10"), btcusdt_rules()) is None
+
+
+class TestQuotients:
+    def test_floor_quotient(self) -> None:
+        # 28.79769 / 95512.33 = 0.00030150... -> 0.00030
+        assert floor_quotient(D("28.79769"), D("95512.33"), D("0.00001")) == D("0.00030")
+
+    def test_floor_quotient_exact_division_keeps_the_step(self) -> None:
+        # 19.19846 / 95992.3 = 0.0002 exactly
+        assert floor_quotient(D("19.19846"), D("95992.3"), D("0.00001")) == D("0.00020")
+
+    def test_ceil_quotient(self) -> None:
+        # 10 / 3 = 3.333... -> up to 0.01 = 3.34
+        assert ceil_quotient(D("10"), D("3"), D("0.01")) == D("3.34")
+
+    def test_ceil_quotient_exact(self) -> None:
+        assert ceil_quotient(D("9"), D("3"), D("0.01")) == D("3.00")
+
+    def test_denominator_must_be_positive(self) -> None:
+        with pytest.raises(InvalidInput) as caught:
+            floor_quotient(D("1"), D("0"), D("0.01"))
+        assert caught.value.field == "denominator"
+
+    @given(
+        numerator=st.decimals(min_value=D("0"), max_value=D("1000000"), places=6),
+        denominator=st.decimals(min_value=D("0.000001"), max_value=D("1000000"), places=6),
+    )
+    def test_quotients_bracket_the_exact_ratio(
+        self, numerator: Decimal, denominator: Decimal
+    ) -> None:
+        step = D("0.00001")
+        low = floor_quotient(numerator, denominator, step)
+        high = ceil_quotient(numerator, denominator, step)
+        # independent check by multiplication (exact in Decimal)
+        assert low * denominator <= numerator < (low + step) * denominator
+        assert (high - step) * denominator < numerator <= high * denominator
