@@ -225,3 +225,19 @@ def test_dca_rounding_property(
         # rounded down to the step: fits the budget, one more step does not
         assert leg.quantity % step == 0
         assert leg.quantity * leg.price <= budget < (leg.quantity + step) * leg.price
+
+
+def test_accepts_the_config_grid_level() -> None:
+    from engine.config import GridLevel
+
+    levels = [
+        GridLevel(gap_percent=D("0"), weight_percent=D("20"), tp_percent=D("1")),
+        GridLevel(gap_percent=D("-0.5"), weight_percent=D("30"), tp_percent=D("1")),
+        GridLevel(gap_percent=D("-1"), weight_percent=D("50"), tp_percent=D("2")),
+    ]
+    legs = plan_dca_legs(CAPITAL, levels, ENTRY, LONG, btcusdt_rules())
+    # same numbers as the worked example: 95512.33 / 0.00030 and 95032.37 / 0.00050
+    assert [(leg.price, leg.quantity) for leg in legs] == [
+        (D("95512.33"), D("0.00030")),
+        (D("95032.37"), D("0.00050")),
+    ]
