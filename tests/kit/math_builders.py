@@ -10,8 +10,8 @@ from engine.domain import MarketRules
 __all__ = ["D", "Level", "Fallback", "btcusdt_rules", "rules", "seed_levels"]
 
 
-def D(text: str) -> Decimal:
-    """Short Decimal constructor for test literals (always from a string)."""
+def D(text: str | int) -> Decimal:
+    """Short Decimal constructor for test literals (from a string or an int, never a float)."""
     return Decimal(text)
 
 
