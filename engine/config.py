@@ -184,7 +184,7 @@ def _level_problems(
 class DcaGridConfig(_Model):
     """The DCA grid and take-profit settings (SPEC §3, §4, §6.3)."""
 
-    levels: tuple[GridLevel, ...] = Field(min_length=1)
+    levels: tuple[GridLevel, ...]
     pyramid_specific_levels: dict[str, tuple[GridLevel, ...]] = Field(default_factory=dict)
     max_pyramids: Int = Field(default=5, ge=1, le=20)
     entry_order_type: Literal["market", "limit"] = "market"
@@ -194,6 +194,15 @@ class DcaGridConfig(_Model):
     stop_loss_percent: Dec | None = Field(default=None, gt=0, lt=100)
     default_capital_usd: Dec = Field(default=Decimal(100), gt=0)
     duplicate_window_seconds: Int = Field(default=30, ge=0)
+
+    @field_validator("levels")
+    @classmethod
+    def _levels_not_empty(cls, levels: tuple[GridLevel, ...]) -> tuple[GridLevel, ...]:
+        # checked here, not with min_length, so an invalid single level is not also
+        # reported as "too short"
+        if not levels:
+            raise ValueError("must list at least one level")
+        return levels
 
     @model_validator(mode="after")
     def _check_grids(self) -> DcaGridConfig:
