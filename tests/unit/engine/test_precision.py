@@ -201,3 +201,19 @@ class TestQuotients:
         # independent check by multiplication (exact in Decimal)
         assert low * denominator <= numerator < (low + step) * denominator
         assert (high - step) * denominator < numerator <= high * denominator
+
+
+def test_config_fallback_rules_fill_missing_metadata() -> None:
+    from engine.config import FallbackRules
+
+    result = resolve_rules(rules(tick=None, step=None), FallbackRules(), block_on_missing=False)
+    assert result.status == "fallback" and result.rules is not None
+    # SPEC §3 defaults: tick 1e-8, step 1e-6
+    assert round_price(D("1.123456789"), result.rules) == D("1.12345678")
+    assert round_quantity(D("2.0000019"), result.rules) == D("2.000001")
+
+
+def test_non_finite_price_is_refused() -> None:
+    with pytest.raises(InvalidInput) as caught:
+        round_price(Decimal("NaN"), btcusdt_rules())
+    assert (caught.value.field, caught.value.code) == ("price", "not_finite")
