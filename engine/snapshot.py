@@ -1,0 +1,173 @@
+"""Snapshot and restore of the whole engine state as JSON-able data.
+
+The state is made of dataclasses of plain values, so the snapshot is generated from their
+type hints: Decimals become strings (exact), enums their value, tuples lists, int dict keys
+strings. The user config is stored in its own JSON form (``engine.config``) and parsed back
+with full validation. Free-form payloads (a signal's ``raw`` dict) keep their JSON values,
+with any Decimal written as a string.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from decimal import Decimal
+from enum import Enum
+from functools import cache
+from typing import Any, Union
+
+from engine.config import UserConfig, parse_user_config, user_config_to_dict
+from engine.state import EngineState
+
+__all__ = ["SNAPSHOT_FORMAT", "SnapshotError", "dump_state", "load_state"]
+
+SNAPSHOT_FORMAT = "qtrade.engine.state/1"
+
+
+class SnapshotError(ValueError):
+    """A snapshot could not be read; ``field`` is the dotted path of the bad value."""
+
+    def __init__(self, field: str, reason: str, detail: str) -> None:
+        super().__init__(f"{field}: {detail} ({reason})")
+        self.field = field
+        self.reason = reason
+
+
+@cache
+def _hints(cls: type) -> dict[str, Any]:
+    return typing.get_type_hints(cls)
+
+
+def _required(field: dataclasses.Field[Any]) -> bool:
+    no_factory = field.default_factory is dataclasses.MISSING
+    return field.default is dataclasses.MISSING and no_factory
+
+
+def _free(value: Any) -> Any:
+    """JSON-able copy of a free-form value (``Any``)."""
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, dict):
+        return {str(key): _free(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_free(item) for item in value]
+    return value
+
+
+def _dump(value: Any, hint: Any) -> Any:
+    if hint is Any:
+        return _free(value)
+    if hint is object:
+        if isinstance(value, UserConfig):
+            return user_config_to_dict(value)
+        raise SnapshotError("<object>", "unsupported", f"cannot snapshot {type(value).__name__}")
+    if value is None:
+        return None
+    origin = typing.get_origin(hint)
+    args = typing.get_args(hint)
+    if origin in (Union, types.UnionType):
+        inner = [arg for arg in args if arg is not type(None)]
+        return _dump(value, inner[0])
+    if dataclasses.is_dataclass(hint):
+        hints = _hints(hint)  # type: ignore[arg-type]
+        return {
+            field.name: _dump(getattr(value, field.name), hints[field.name])
+            for field in dataclasses.fields(hint)
+        }
+    if origin in (list, tuple):
+        if origin is tuple and not (len(args) == 2 and args[1] is Ellipsis):
+            return [_dump(item, arg) for item, arg in zip(value, args, strict=True)]
+        return [_dump(item, args[0]) for item in value]
+    if origin is dict:
+        return {str(key): _dump(item, args[1]) for key, item in value.items()}
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, (bool, int, str)):
+        return value
+    raise SnapshotError("<value>", "unsupported", f"cannot snapshot {type(value).__name__}")
+
+
+def _load(data: Any, hint: Any, path: str) -> Any:
+    if hint is Any:
+        return data
+    if hint is object:
+        return parse_user_config(data)
+    origin = typing.get_origin(hint)
+    args = typing.get_args(hint)
+    if origin in (Union, types.UnionType):
+        if data is None:
+            return None
+        inner = [arg for arg in args if arg is not type(None)]
+        return _load(data, inner[0], path)
+    if data is None:
+        raise SnapshotError(path, "missing", "value is null")
+    if dataclasses.is_dataclass(hint):
+        if not isinstance(data, dict):
+            raise SnapshotError(path, "invalid_type", "expected an object")
+        hints = _hints(hint)  # type: ignore[arg-type]
+        values = {}
+        for field in dataclasses.fields(hint):
+            if field.name in data:
+                values[field.name] = _load(
+                    data[field.name], hints[field.name], f"{path}.{field.name}"
+                )
+            elif (
+                field.default is dataclasses.MISSING
+                and field.default_factory is dataclasses.MISSING
+            ):
+                raise SnapshotError(f"{path}.{field.name}", "missing", "required field absent")
+        factory: Any = hint
+        return factory(**values)
+    if origin is list:
+        return [_load(item, args[0], f"{path}[{i}]") for i, item in enumerate(data)]
+    if origin is tuple:
+        if len(args) == 2 and args[1] is Ellipsis:
+            return tuple(_load(item, args[0], f"{path}[{i}]") for i, item in enumerate(data))
+        return tuple(
+            _load(item, arg, f"{path}[{i}]")
+            for i, (item, arg) in enumerate(zip(data, args, strict=True))
+        )
+    if origin is dict:
+        key_type = args[0]
+        return {
+            (int(key) if key_type is int else key): _load(item, args[1], f"{path}.{key}")
+            for key, item in data.items()
+        }
+    if isinstance(hint, type) and issubclass(hint, Enum):
+        return hint(data)
+    if hint is Decimal:
+        if not isinstance(data, str):
+            raise SnapshotError(path, "invalid_type", "a Decimal must be stored as a string")
+        return Decimal(data)
+    if hint is bool:
+        if not isinstance(data, bool):
+            raise SnapshotError(path, "invalid_type", "expected a boolean")
+        return data
+    if hint is int:
+        if isinstance(data, bool) or not isinstance(data, int):
+            raise SnapshotError(path, "invalid_type", "expected an integer")
+        return data
+    if hint is str:
+        if not isinstance(data, str):
+            raise SnapshotError(path, "invalid_type", "expected a string")
+        return data
+    raise SnapshotError(path, "unsupported", f"cannot restore type {hint!r}")
+
+
+def dump_state(state: EngineState) -> dict[str, Any]:
+    """The whole state as JSON-able data (``json.dumps`` works on it as is)."""
+    return {"format": SNAPSHOT_FORMAT, "state": _dump(state, EngineState)}
+
+
+def load_state(snapshot: dict[str, Any]) -> EngineState:
+    """Rebuild the state from :func:`dump_state` output; raises :class:`SnapshotError`."""
+    if not isinstance(snapshot, dict) or snapshot.get("format") != SNAPSHOT_FORMAT:
+        raise SnapshotError("format", "unsupported_format", f"expected {SNAPSHOT_FORMAT!r}")
+    state = _load(snapshot.get("state"), EngineState, "state")
+    assert isinstance(state, EngineState)
+    return state
