@@ -181,6 +181,7 @@ class Harness:
     engine: Engine = field(default_factory=Engine)
     now: int = T0
     auto_fill: bool = True
+    auto_cancel: bool = True  # False: cancels wait for :meth:`confirm_cancel`
     fee_rate: Decimal = Decimal(0)
     reject_next: dict[str, str] = field(default_factory=dict)  # purpose -> reason
     prices: dict[tuple[str, str], Decimal] = field(default_factory=dict)
@@ -282,6 +283,13 @@ class Harness:
         px = D(price) if isinstance(price, str) else price
         self.feed(self._fill_event(order, qty, px))
 
+    def confirm_cancel(self, client_order_id: str) -> None:
+        """Report a held cancel (``auto_cancel=False``) as done, if the order is still open."""
+        order = self.book[client_order_id]
+        if order.status == "open":
+            order.status = "cancelled"
+            self.feed(OrderCancelled(client_order_id, self.now))
+
     # --------------------------------------------------------------- exchange stand-in
     def _fill_event(self, order: ExchangeOrder, quantity: Decimal, price: Decimal) -> OrderFilled:
         order.filled += quantity
@@ -305,7 +313,7 @@ class Harness:
             return []
         if isinstance(command, CancelOrder):
             order = self.book.get(command.client_order_id)
-            if order is None or order.status != "open":
+            if order is None or order.status != "open" or not self.auto_cancel:
                 return []
             order.status = "cancelled"
             return [OrderCancelled(command.client_order_id, self.now)]
