@@ -421,7 +421,9 @@ class Venue:
             self._fill(order, book, fill.quantity, fill.price_ticks, is_maker=False)
         if order.type == "market" and order.quantity is None:
             order.quantity = order.filled  # quote-sized: the executed base quantity
-        if order.status.is_open and order.remaining > ZERO:
+            if order.filled > ZERO:
+                order.status = SimOrderStatus.FILLED
+        if order.status.is_open and (order.remaining > ZERO or order.filled == ZERO):
             if request.type == "limit" and request.time_in_force == "GTC":
                 book.add(order)
             else:
@@ -482,8 +484,6 @@ class Venue:
         if order.locked > ZERO:
             self.accounts[order.api_key].unlock(order.lock_asset, order.locked)
             order.locked = ZERO
-        if status == SimOrderStatus.EXPIRED and order.type == "market" and order.filled > ZERO:
-            status = SimOrderStatus.FILLED  # quote-sized market order: leftover below a step
         order.status = status
         order.updated_ms = self._host.clock_ms
         self.books[order.symbol].remove(order)
