@@ -84,6 +84,9 @@ def build_engine(url: str, schema: str | None = None) -> Engine:
         engine = create_engine(url, pool_pre_ping=True, connect_args=connect_args)
         if schema is not None:
             with engine.begin() as conn:
+                # IF NOT EXISTS alone races between processes (unique violation on
+                # pg_namespace); the advisory lock makes concurrent starts take turns.
+                conn.execute(select(func.pg_advisory_xact_lock(_MIGRATION_LOCK_KEY)))
                 conn.exec_driver_sql(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
         return engine
     raise ValueError(f"database url: unsupported backend {backend!r} (use sqlite or postgresql)")

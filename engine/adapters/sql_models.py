@@ -35,6 +35,8 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
+from engine.adapters.store_common import canonical_decimal
+
 __all__ = [
     "ExactDecimal",
     "UtcTimestamp",
@@ -92,9 +94,7 @@ class ExactDecimal(TypeDecorator[Decimal]):
             raise TypeError(f"ExactDecimal expects a Decimal, got {type(value).__name__}")
         if not value.is_finite():
             raise ValueError(f"ExactDecimal cannot store a non-finite value: {value}")
-        if value.as_tuple().exponent > 0:  # type: ignore[operator]
-            # 1E+2 -> 100: PostgreSQL prints integers without exponent; do the same everywhere
-            value = value.quantize(Decimal(1))
+        value = canonical_decimal(value)
         return str(value) if dialect.name == "sqlite" else value
 
     def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:

@@ -41,6 +41,7 @@ from engine.store import (
 
 __all__ = [
     "SECRET_KEYS",
+    "canonical_decimal",
     "normalise",
     "validate_record",
     "json_doc",
@@ -64,6 +65,17 @@ def iso_utc(at_ms: int | None) -> str | None:
         return None
     moment = _EPOCH + timedelta(milliseconds=at_ms)
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def canonical_decimal(value: Decimal) -> Decimal:
+    """The form every store returns: positive exponents written out (``1E+2`` -> ``100``, as
+    PostgreSQL prints it) and no negative zero (PostgreSQL has none). Value and scale of
+    everything else are kept exactly."""
+    if value.as_tuple().exponent > 0:  # type: ignore[operator]
+        value = value.quantize(Decimal(1))
+    if value.is_zero():
+        value = value.copy_abs()
+    return value
 
 
 def validate_record(record: Any) -> None:
@@ -176,7 +188,12 @@ def normalise(record: R) -> R:
     fields as enum members, JSON fields normalised, secrets stripped from signal payloads."""
     validate_record(record)
     kind = type(record)
-    changes: dict[str, Any] = {}
+    fields: tuple[dataclasses.Field[Any], ...] = dataclasses.fields(record)  # type: ignore[arg-type]
+    changes: dict[str, Any] = {
+        item.name: canonical_decimal(getattr(record, item.name))
+        for item in fields
+        if isinstance(getattr(record, item.name), Decimal)
+    }
     for name, enum_cls in _ENUM_FIELDS.get(kind, {}).items():
         value = getattr(record, name)
         try:
