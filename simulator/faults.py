@@ -62,7 +62,9 @@ class Fault:
     only those matching requests, from the ``after_requests + 1``-th on, ``count`` times
     (``None``: without limit).
 
-    Kind-specific fields: ``mode`` for ``down`` (``"503"`` or ``"refused"``),
+    Kind-specific fields: ``mode`` for ``down`` (``"503"`` or ``"refused"``) and for
+    ``reject`` (``"error"``: the request fails with the code; ``"status"``: the order is
+    accepted and stored with status REJECTED, as Bybit reports asynchronous rejections),
     ``retry_after_s`` for ``rate_limit``, ``code``/``message``/``http_status`` for ``reject``
     (defaults: the venue's generic order rejection), ``latency_ms`` for ``latency``, ``symbol``
     for ``metadata_missing`` (and to narrow ``reject`` to one symbol).
@@ -75,7 +77,7 @@ class Fault:
     end_ms: int | None = None
     after_requests: int = 0
     count: int | None = None
-    mode: str = "503"
+    mode: str = ""
     retry_after_s: int = 1
     code: str | None = None
     message: str | None = None
@@ -95,8 +97,11 @@ class Fault:
             raise ValueError(f"count: must be >= 1 or null, got {self.count}")
         if self.start_ms is not None and self.end_ms is not None and self.end_ms <= self.start_ms:
             raise ValueError("end_ms: must be after start_ms")
-        if self.kind == "down" and self.mode not in ("503", "refused"):
-            raise ValueError(f"mode: must be '503' or 'refused', got {self.mode!r}")
+        modes = {"down": ("503", "refused"), "reject": ("error", "status")}.get(self.kind, ("",))
+        self.mode = self.mode or modes[0]
+        if self.mode not in modes:
+            allowed = " or ".join(repr(m) for m in modes)
+            raise ValueError(f"mode: must be {allowed} for a {self.kind} fault, got {self.mode!r}")
         if self.kind == "latency" and self.latency_ms <= 0:
             raise ValueError("latency_ms: must be > 0 for a latency fault")
         if self.kind == "rate_limit" and self.retry_after_s < 0:
@@ -167,6 +172,7 @@ class FaultEffects:
 
     latency_ms: int = 0
     response_lost: bool = False
+    rejected_status: tuple[str, str] | None = None  # (code, message) of a status-mode reject
     hidden_symbols: set[str] = field(default_factory=set)
     fault_ids: list[str] = field(default_factory=list)
 
@@ -254,6 +260,9 @@ class FaultSchedule:
                 effects.response_lost = True
             elif fault.kind == "metadata_missing":
                 effects.hidden_symbols.add(str(fault.symbol))
+            elif fault.kind == "reject" and fault.mode == "status":
+                refused = self._refusal(fault, exchange)
+                effects.rejected_status = (refused.code, refused.message)
             elif refusal is None:
                 refusal = self._refusal(fault, exchange)
         if refusal is not None:

@@ -301,7 +301,12 @@ class Venue:
             book = self.books[market.symbol]
             validate_order(request, market, book.price, self.spec.errors)
             client_id = self._client_id(api_key, request.client_order_id)
-            order = self._execute(account, market, book, request, client_id)
+            if effects.rejected_status is not None:
+                order = self._new_order(api_key, request, client_id)
+                order.status = SimOrderStatus.REJECTED
+                order.reject_reason = " ".join(effects.rejected_status)
+            else:
+                order = self._execute(account, market, book, request, client_id)
             snapshot = order.snapshot()
             self._host.record(
                 {

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from simulator import Fault, SimAuthError, SimDown, SimError, SimRateLimited, SimTimeout
+from simulator import (
+    Fault,
+    SimAuthError,
+    SimDown,
+    SimError,
+    SimOrderStatus,
+    SimRateLimited,
+    SimTimeout,
+)
 from tests.kit.simulator import KEY, T0, D, funded_sim
 
 
@@ -65,6 +73,21 @@ def test_reject_with_a_chosen_code_narrowed_to_a_symbol() -> None:
     eth = sim.venue("binance").place_order(KEY, symbol="ETHUSDT", side="buy", type="market",
                                            quantity=D("0.01"))  # fmt: skip
     assert eth.status == "FILLED"
+
+
+def test_reject_in_status_mode_stores_a_rejected_order() -> None:
+    sim = funded_sim()
+    sim.faults.add("reject", exchange="bybit", mode="status", code="170193",
+                   message="Buy order price cannot be higher than 43.")  # fmt: skip
+    order = market_buy(sim, "bybit", client_order_id="r1")
+    assert order.status == SimOrderStatus.REJECTED and order.filled_quantity == 0
+    assert order.reject_reason == "170193 Buy order price cannot be higher than 43."
+    assert sim.venue("bybit").balances(KEY)["USDT"].free == D(100000)
+    assert sim.venue("bybit").open_orders(KEY) == []
+    stored = sim.venue("bybit").get_order(KEY, symbol="BTCUSDT", client_order_id="r1")
+    assert stored.status == SimOrderStatus.REJECTED
+    with pytest.raises(ValueError, match="mode: must be 'error' or 'status' for a reject"):
+        Fault(kind="reject", mode="503")
 
 
 def test_latency_calls_the_hook_outside_the_state() -> None:
