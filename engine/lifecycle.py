@@ -86,6 +86,7 @@ def open_group(
         settings=settings_from_config(ctx.config(key.user_id)),
         created_at_ms=ctx.now,
         updated_at_ms=ctx.now,
+        sequence=state.counters.groups,
     )
     state.groups[group.group_id] = group
     state.open_group_ids.append(group.group_id)

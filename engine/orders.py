@@ -96,7 +96,9 @@ def place_order(
         allocations=list(allocations or []),
         reduce_only=reduce_only,
         reserving=reserve and bool(allocations),
+        sequence=ctx.state.counters.orders + 1,
     )
+    ctx.state.counters.orders += 1
     for allocation in order.allocations if order.reserving else ():
         group.leg(
             allocation.pyramid_index, allocation.leg_index

@@ -170,4 +170,8 @@ def load_state(snapshot: dict[str, Any]) -> EngineState:
         raise SnapshotError("format", "unsupported_format", f"expected {SNAPSHOT_FORMAT!r}")
     state = _load(snapshot.get("state"), EngineState, "state")
     assert isinstance(state, EngineState)
+    # JSON stores may reorder object keys (PostgreSQL JSONB does): restore decision order
+    state.groups = dict(sorted(state.groups.items(), key=lambda item: item[1].sequence))
+    state.orders = dict(sorted(state.orders.items(), key=lambda item: item[1].sequence))
+    state.users = dict(sorted(state.users.items()))
     return state

@@ -144,6 +144,7 @@ class OrderState:
     reject_reason: str | None = None
     reduce_only: bool = False
     reserving: bool = False  # holds its allocations on the legs (market closes)
+    sequence: int = 0  # engine-wide decision order
 
     @property
     def is_live(self) -> bool:
@@ -278,6 +279,7 @@ class GroupState:
     skip_once: bool = False
     sequences: dict[str, int] = field(default_factory=dict)
     dust_quantity: Decimal = ZERO
+    sequence: int = 0  # creation order (the number in the group id)
 
     @property
     def key(self) -> GroupKey:
@@ -354,6 +356,7 @@ class UserState:
 @dataclass(slots=True)
 class Counters:
     groups: int = 0
+    orders: int = 0
     queue: int = 0
     risk_actions: int = 0
     intents: int = 0

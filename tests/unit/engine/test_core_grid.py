@@ -255,6 +255,10 @@ def test_place_order_commands_carry_the_group_and_purpose() -> None:
     h.signal()
     command = h.placed()[0]
     assert isinstance(command, PlaceOrder)
-    assert (command.group_id, command.purpose, command.user_id) == ("g1", OrderPurpose.ENTRY, "maaz")
+    assert (command.group_id, command.purpose, command.user_id) == (
+        "g1",
+        OrderPurpose.ENTRY,
+        "maaz",
+    )
     assert command.reduce_only is False
     assert all(c.reduce_only for c in h.placed("tp"))

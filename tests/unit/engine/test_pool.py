@@ -112,7 +112,7 @@ def test_per_symbol_limit_then_promotion_after_close() -> None:
     assert (outcome.outcome, outcome.reason) == ("queued", "per_symbol_limit")
     _signal(h, "BTCUSDT", timeframe=60, type="exit", side=None)
     groups = [g for g in h.engine.groups() if g.symbol == "BTCUSDT"]
-    assert [(g.timeframe, g.status) for g in groups][0] == (60, "closed")
+    assert (groups[0].timeframe, groups[0].status) == (60, "closed")
     assert groups[1].timeframe == 15 and groups[1].status != "closed"
 
 
@@ -122,9 +122,7 @@ def test_promotion_happens_in_the_same_decision_that_frees_the_slot() -> None:
     queued = _signal(h, "XRPUSDT", signal_id="xrp")
     assert queued.outcome == "queued"
     _signal(h, "BTCUSDT", type="exit", side=None)
-    closing = [
-        d for d in h.decisions if any(a.message == "Position group closed" for a in d.audit)
-    ]
+    closing = [d for d in h.decisions if any(a.message == "Position group closed" for a in d.audit)]
     assert len(closing) == 1
     promoted = [o for o in closing[0].outcomes if o.signal_id == "xrp"]
     assert [(o.outcome, o.queue_id) for o in promoted] == [("opened", "qe1")]

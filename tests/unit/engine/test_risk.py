@@ -29,7 +29,11 @@ BASE_RISK: dict[str, Any] = {
     "max_total_exposure_usd": "100000",
     "post_full_wait_minutes": 2,
 }
-BASE_GRID: dict[str, Any] = {"levels": ONE_LEVEL, "tp_mode": "aggregate", "tp_aggregate_percent": "0"}
+BASE_GRID: dict[str, Any] = {
+    "levels": ONE_LEVEL,
+    "tp_mode": "aggregate",
+    "tp_aggregate_percent": "0",
+}
 
 
 def _harness(risk: dict[str, Any] | None = None, grid: dict[str, Any] | None = None) -> Harness:
@@ -110,10 +114,14 @@ def test_winner_partly_closed_and_loser_fully_closed_when_winners_cover_more() -
 
 
 def test_timer_after_all_dca_filled_waits_for_every_leg() -> None:
-    h = _harness(grid={"levels": [
-        {"gap_percent": "0", "weight_percent": "50", "tp_percent": "1"},
-        {"gap_percent": "-5", "weight_percent": "50", "tp_percent": "1"},
-    ]})
+    h = _harness(
+        grid={
+            "levels": [
+                {"gap_percent": "0", "weight_percent": "50", "tp_percent": "1"},
+                {"gap_percent": "-5", "weight_percent": "50", "tp_percent": "1"},
+            ]
+        }
+    )
     group = _open(h, "XRPUSDT", "2.0")
     assert _group(h, group).timer_started_at_ms is None  # leg 1 rests at 1.9
     h.advance(30)
@@ -274,8 +282,16 @@ def test_risk_run_requested_forces_a_cycle_and_nothing_without_winners() -> None
 
 
 def test_risk_close_with_fees_never_realises_a_net_loss() -> None:
-    rules = tuple(make_rules(r.symbol, tick=str(r.tick_size), step=str(r.step_size),
-                             min_qty=str(r.min_qty), fee="0.001") for r in RULES)
+    rules = tuple(
+        make_rules(
+            r.symbol,
+            tick=str(r.tick_size),
+            step=str(r.step_size),
+            min_qty=str(r.min_qty),
+            fee="0.001",
+        )
+        for r in RULES
+    )
     config = make_config(risk=BASE_RISK, grid=BASE_GRID)
     h = Harness.seed(config, rules=rules, fee_rate=D("0.001"))
     loser, winner = _loser_and_winner(h, "0.204")
