@@ -164,11 +164,9 @@ def verify_bybit(
     ``server_time - recv_window <= timestamp < server_time + 1000``, otherwise 10002.
     """
     api_key = headers.get("x-bapi-api-key", "")
-    if not api_key:
-        raise AuthFailure(10003, "API key is invalid.", 200)
-    secret = secret_of(api_key)
+    secret = secret_of(api_key) if api_key else None
     if secret is None:
-        raise AuthFailure(10003, "API key is invalid.", 200)
+        raise AuthFailure(10003, "API key is invalid.", 401)
     timestamp_text = headers.get("x-bapi-timestamp")
     timestamp = _parse_int(timestamp_text)
     if timestamp is None:
