@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from engine.domain import MarketType
 from simulator import SimError, SimMarket
@@ -91,3 +93,37 @@ def test_linear_margin_is_enforced() -> None:
         sim.venue("bybit").place_order(KEY, symbol="BTCPERP", side="sell", type="market",
                                        quantity=D(1))  # fmt: skip
     assert poor.value.code == "170131"
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(["buy", "sell"]), st.integers(1, 5), st.integers(5_000, 20_000)),
+        min_size=1,
+        max_size=12,
+    ),
+    st.integers(5_000, 20_000),
+)
+def test_a_round_trip_ending_flat_books_proceeds_minus_costs_minus_fees(steps, final) -> None:  # type: ignore[no-untyped-def]
+    """Flat at the end: cash = initial + sum(sell notional) - sum(buy notional) - fees.
+
+    Lots of 0.1 at prices of 50 or more keep every order above the 5 USDT minimum."""
+    sim, venue = sim_with_perp()
+    for side, lots, cents in steps:
+        sim.set_price("binance", "BTCPERP", D(cents) / 100)
+        venue.place_order(KEY, symbol="BTCPERP", side=side, type="market",
+                          quantity=D(lots) / 10)  # fmt: skip
+    sim.set_price("binance", "BTCPERP", D(final) / 100)
+    held = venue.positions(KEY)["BTCPERP"].quantity
+    if held != 0:
+        venue.place_order(KEY, symbol="BTCPERP", side="sell" if held > 0 else "buy",
+                          type="market", quantity=abs(held))  # fmt: skip
+    trades = venue.trades(KEY, "BTCPERP")
+    flows = sum(((1 if t.side == "sell" else -1) * t.quantity * t.price for t in trades), D(0))
+    fees = sum((t.quantity * t.price * D("0.001") for t in trades), D(0))
+    position = venue.positions(KEY)["BTCPERP"]
+    assert position.quantity == 0 and position.margin == 0
+    usdt = venue.balances(KEY)["USDT"]
+    assert usdt.locked == 0
+    assert abs(usdt.free - (D(100000) + flows - fees)) < D("1e-18")
+    assert abs(position.realised_pnl - flows) < D("1e-18")
