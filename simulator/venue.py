@@ -75,7 +75,8 @@ class Venue:
         self._start_prices = start_prices
         self._orders: dict[str, OrderState] = {}
         self._by_client: dict[tuple[str, str], list[OrderState]] = {}
-        self._trades: list[tuple[str, SimTrade]] = []  # (api_key, trade)
+        self._orders_by_key: dict[str, list[OrderState]] = {}
+        self._trades_by_key: dict[str, list[SimTrade]] = {}
         self._next_order_id = spec.order_id_start
         self._next_trade_id = spec.trade_id_start
         self._sequence = 0
@@ -103,7 +104,8 @@ class Venue:
         """Forget orders and trades, restore balances and start prices (accounts stay)."""
         self._orders.clear()
         self._by_client.clear()
-        self._trades.clear()
+        self._orders_by_key.clear()
+        self._trades_by_key.clear()
         self._next_order_id = self.spec.order_id_start
         self._next_trade_id = self.spec.trade_id_start
         self._sequence = 0
@@ -364,6 +366,7 @@ class Venue:
             exchange=self.name,
         )
         self._orders[order_id] = order
+        self._orders_by_key.setdefault(api_key, []).append(order)
         if client_id:
             self._by_client.setdefault((api_key, client_id), []).append(order)
         return order
@@ -532,7 +535,7 @@ class Venue:
         order.cumulative_quote += trade.quote_quantity
         order.fills.append(trade)
         order.updated_ms = now
-        self._trades.append((order.api_key, trade))
+        self._trades_by_key.setdefault(order.api_key, []).append(trade)
         book.tape.append((now, quantity, trade.quote_quantity))
         complete = order.quantity is not None and order.filled >= order.quantity
         order.status = SimOrderStatus.FILLED if complete else SimOrderStatus.PARTIALLY_FILLED
@@ -668,22 +671,24 @@ class Venue:
             reason = "order_not_found"
             return self._find(api_key, market.symbol, order_id, client_order_id, reason).snapshot()
 
-    def _orders_of(self, api_key: str, symbol: str | None) -> list[OrderState]:
-        self.account(api_key)
-        wanted = self.market(symbol).symbol if symbol is not None else None
-        return [
-            o
-            for o in self._orders.values()
-            if o.api_key == api_key and (wanted is None or o.symbol == wanted)
-        ]
-
     def open_orders(self, api_key: str, symbol: str | None = None) -> list[SimOrder]:
+        """Open orders, oldest first. Every open order rests in a book, so this costs the
+        number of resting orders, not the order history."""
         with self._request("orders.open", symbol):
-            return [o.snapshot() for o in self._orders_of(api_key, symbol) if o.status.is_open]
+            self.account(api_key)
+            books = [self.books[self.market(symbol).symbol]] if symbol else self.books.values()
+            resting = [o for b in books for o in (*b.buys, *b.sells) if o.api_key == api_key]
+            return [o.snapshot() for o in sorted(resting, key=lambda o: o.sequence)]
 
     def all_orders(self, api_key: str, symbol: str | None = None) -> list[SimOrder]:
         with self._request("orders.all", symbol):
-            return [o.snapshot() for o in self._orders_of(api_key, symbol)]
+            self.account(api_key)
+            wanted = self.market(symbol).symbol if symbol is not None else None
+            return [
+                o.snapshot()
+                for o in self._orders_by_key.get(api_key, [])
+                if wanted is None or o.symbol == wanted
+            ]
 
     def trades(
         self,
@@ -702,9 +707,8 @@ class Venue:
                 raise self._error("invalid_parameter", "limit")
             rows = [
                 trade
-                for key, trade in self._trades
-                if key == api_key
-                and (wanted is None or trade.symbol == wanted)
+                for trade in self._trades_by_key.get(api_key, [])
+                if (wanted is None or trade.symbol == wanted)
                 and (start_ms is None or trade.time_ms >= start_ms)
                 and (end_ms is None or trade.time_ms <= end_ms)
             ]
