@@ -21,6 +21,7 @@ from engine.entries_result import Result, rejected
 from engine.grid import validate_pyramid
 from engine.lifecycle import add_pyramid, open_group, settings_from_config
 from engine.limits import daily_loss_breach, exposure_breach
+from engine.math_checks import InvalidInput
 from engine.pool import (
     blocking_reason,
     enqueue,
@@ -93,14 +94,26 @@ def _grid_rejection(ctx: Context, signal: Signal, *, promoted: bool) -> Reason |
     price, capital = sizing
     resolution = ctx.resolve(signal.user_id, signal.exchange, signal.symbol)
     assert resolution.rules is not None and signal.side is not None
-    problem = validate_pyramid(
-        capital,
-        settings.levels_for(index),
-        price,
-        signal.side,
-        resolution.rules,
-        settings.entry_order_type,
-    )
+    try:
+        problem = validate_pyramid(
+            capital,
+            settings.levels_for(index),
+            price,
+            signal.side,
+            resolution.rules,
+            settings.entry_order_type,
+        )
+    except InvalidInput as exc:  # e.g. a signal built by hand with a zero price or size
+        ctx.audit(
+            Category.WEBHOOK,
+            Severity.ERROR,
+            "Signal cannot be sized",
+            signal_id=signal.signal_id,
+            field=exc.field,
+            reason=exc.code,
+            detail=exc.detail,
+        )
+        return Reason.INVALID_SIGNAL
     return None if problem is None else problem.reason
 
 

@@ -32,7 +32,7 @@ from engine.state import UserState
 
 __all__ = ["USER_NOT_CONFIGURED", "handle_signal"]
 
-USER_NOT_CONFIGURED = "user_not_configured"
+USER_NOT_CONFIGURED = Reason.USER_NOT_CONFIGURED.value
 _HUNDRED = Decimal(100)
 
 

@@ -40,7 +40,7 @@ from engine.state import (
     OrderState,
     PyramidState,
 )
-from engine.timers import reset_timer, update_timer
+from engine.timers import active_pyramid_count, reset_timer, update_timer
 
 __all__ = ["settings_from_config", "open_group", "add_pyramid", "reconcile"]
 
@@ -115,9 +115,9 @@ def add_pyramid(
     rules: MarketRules,
 ) -> PyramidState:
     """Add the next pyramid to ``group`` and send its leg 0 (SPEC §4)."""
-    index = len(group.pyramids)
+    index = len(group.pyramids)  # position in the list: part of the order ids
     settings = group.settings
-    levels = settings.levels_for(index)
+    levels = settings.levels_for(active_pyramid_count(group))  # the entry number
     plan = plan_leg0(capital, levels, entry_price, group.side, rules, settings.entry_order_type)
     pyramid = PyramidState(
         index=index,

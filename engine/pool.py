@@ -33,7 +33,7 @@ __all__ = [
     "ranked",
 ]
 
-GROUP_CLOSING = "group_closing"
+GROUP_CLOSING = Reason.GROUP_CLOSING.value
 
 
 def slots_used(state: EngineState, user_id: str) -> int:

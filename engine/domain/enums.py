@@ -135,6 +135,8 @@ class Reason(StrEnum):
     NOTHING_OPEN = "nothing_open"
     INVALID_SIGNAL = "invalid_signal"
     ORDER_REJECTED = "order_rejected"
+    USER_NOT_CONFIGURED = "user_not_configured"
+    GROUP_CLOSING = "group_closing"  # queued: the group of its key is closing
 
 
 class MarketType(StrEnum):
