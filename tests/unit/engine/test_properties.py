@@ -171,20 +171,20 @@ def _check_invariants(h: Harness) -> None:
         for pyramid in view.pyramids:
             if pyramid.status != "open":
                 continue
-            for leg in pyramid.legs:
+            for leg_view in pyramid.legs:
                 resting = sum(
                     (
                         order.remaining
                         for order in h.open_on_exchange("tp")
                         if order.command.group_id == view.group_id
-                        and f"-p{pyramid.index}-l{leg.index}-tp-" in order.command.client_order_id
+                        and f"-p{pyramid.index}-l{leg_view.index}-tp-" in order.command.client_order_id
                     ),
                     Decimal(0),
                 )
-                big_enough = leg.tp_price is not None and (
-                    check_minimums(leg.open_quantity, leg.tp_price, rules) is None
+                big_enough = leg_view.tp_price is not None and (
+                    check_minimums(leg_view.open_quantity, leg_view.tp_price, rules) is None
                 )
-                assert resting == (leg.open_quantity if big_enough else 0), (view, leg)
+                assert resting == (leg_view.open_quantity if big_enough else 0), (view, leg_view)
     for fill in h.fills:  # the stand-in never saw an order fill beyond its size
         order = h.book[fill.client_order_id]
         assert order.filled <= order.command.quantity
