@@ -177,7 +177,8 @@ def _check_invariants(h: Harness) -> None:
                         order.remaining
                         for order in h.open_on_exchange("tp")
                         if order.command.group_id == view.group_id
-                        and f"-p{pyramid.index}-l{leg_view.index}-tp-" in order.command.client_order_id
+                        and f"-p{pyramid.index}-l{leg_view.index}-tp-"
+                        in order.command.client_order_id
                     ),
                     Decimal(0),
                 )
