@@ -113,24 +113,28 @@ def _queue_row(event: QueueEventRecord) -> QueueEventRow:
 
 
 def _exposure_rows(points: Sequence[ExposurePoint], max_points: int) -> list[ExposureRow]:
-    rows = [
-        ExposureRow(
-            at_ms=p.at_ms,
-            time=iso_ms(p.at_ms),
-            exposure_usd=money(p.exposure_usd),
-            open_groups=p.open_groups,
-            pool_size=p.pool_size,
-            pool_usage_percent=None
-            if p.pool_size is None
-            else ratio(Decimal(p.open_groups) / p.pool_size * 100),
-        )
-        for p in points
-    ]
-    # Thin on exposure, keeping each stretch's peak pool usage as its "drawdown" extreme.
+    # Thin on exposure; the "peak" series is exposure + open groups, so each stretch's busiest
+    # pool moment is kept too. Only the kept rows are built.
     keep = thin_indices(
-        [r.exposure_usd for r in rows], [Decimal(r.open_groups) for r in rows], max_points
+        [p.exposure_usd for p in points],
+        [p.exposure_usd + p.open_groups for p in points],
+        max_points,
     )
-    return [rows[i] for i in keep]
+    rows = []
+    for index in keep:
+        p = points[index]
+        usage = None if p.pool_size is None else ratio(Decimal(p.open_groups) / p.pool_size * 100)
+        rows.append(
+            ExposureRow(
+                at_ms=p.at_ms,
+                time=iso_ms(p.at_ms),
+                exposure_usd=money(p.exposure_usd),
+                open_groups=p.open_groups,
+                pool_size=p.pool_size,
+                pool_usage_percent=usage,
+            )
+        )
+    return rows
 
 
 def _fee_rows(trades: Sequence[TradeRecord], fills: Sequence[FillRecord]) -> list[FeeRow]:
@@ -160,11 +164,15 @@ def build_backtest_report(
     title: str = "Backtest",
     max_chart_points: int = DEFAULT_MAX_CHART_POINTS,
     best_worst_count: int = 10,
+    include_fills: bool = True,
 ) -> BacktestReport:
     """Compute every backtest metric from the run's records (see module docstring).
 
     ``starting_equity`` must be positive (returns are relative to it). ``parameters`` are the
-    run's settings shown in the report (config file, TP mode, ...), as text.
+    run's settings shown in the report (config file, TP mode, ...), as text. With
+    ``include_fills=False`` the fills still feed the legs-per-pyramid and fee tables but are
+    not listed one by one (``fills_total`` still counts them), which keeps year-long reports
+    small.
     """
     if starting_equity <= 0:
         raise ReportInputError("starting_equity", "not_positive", str(starting_equity))
@@ -248,7 +256,8 @@ def build_backtest_report(
         equity=rows,
         exposure=_exposure_rows(exposure, max_chart_points),
         trades=trade_rows(trades),
-        fills=[_fill_row(f) for f in fills],
+        fills_total=len(fills),
+        fills=[_fill_row(f) for f in fills] if include_fills else [],
         risk_actions=[_risk_row(a) for a in risk_actions],
         queue_history=[_queue_row(e) for e in queue_events],
         wall_clock=wall_clock_section(started, completed),

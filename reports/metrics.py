@@ -121,13 +121,24 @@ def max_drawdown(values: Sequence[Decimal]) -> Drawdown:
     worst_abs = ZERO
     worst_pct: Decimal | None = None
     peak: Decimal | None = None
+    trough = ZERO
+    # One pass; the % of a peak is largest at its lowest trough, so divide once per peak.
     for value in values:
-        peak = value if peak is None or value > peak else peak
-        worst_abs = max(worst_abs, peak - value)
-        if peak > 0:
-            pct = (peak - value) / peak * 100
-            worst_pct = pct if worst_pct is None else max(worst_pct, pct)
-    return Drawdown(worst_abs, worst_pct)
+        if peak is None or value > peak:
+            worst_pct = _deeper_percent(peak, trough, worst_pct)
+            peak = trough = value
+        elif value < trough:
+            trough = value
+            if peak - value > worst_abs:
+                worst_abs = peak - value
+    return Drawdown(worst_abs, _deeper_percent(peak, trough, worst_pct))
+
+
+def _deeper_percent(peak: Decimal | None, trough: Decimal, worst: Decimal | None) -> Decimal | None:
+    if peak is None or peak <= 0:
+        return worst
+    pct = (peak - trough) / peak * 100
+    return pct if worst is None or pct > worst else worst
 
 
 def current_drawdown(values: Sequence[Decimal]) -> Drawdown:

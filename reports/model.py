@@ -9,10 +9,11 @@ the same inputs differ only there (``reports.jsonio.strip_wall_clock``).
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
-from typing import Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, PlainSerializer, ValidationError
 
 from reports.jsonio import dumps, loads
 
@@ -71,16 +72,35 @@ E2E_PHASES = (
 E2E_PHASE_LABELS = {"complete": "✅ COMPLETE", "failed": "❌ FAILED", "not_run": "⏹ NOT RUN"}
 
 
+# JSON serialisation goes through pydantic's fast serialiser. It can only write a Decimal as a
+# string, so each Decimal is written as a marked string and the marks are then stripped, which
+# leaves the exact digits as a JSON number (reports.jsonio.dumps writes the same bytes, slowly).
+_MARK = "\x00#"
+_MARKED = re.compile(r'"\\u0000#(-?[0-9]+(?:\.[0-9]+)?)"')
+
+
+def _mark(value: Decimal) -> str:
+    return _MARK + format(value.copy_abs() if value.is_zero() else value, "f")
+
+
+Num = Annotated[Decimal, PlainSerializer(_mark, when_used="json")]
+
+
 class _Doc(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
 
 class _Report(_Doc):
     def to_dict(self) -> dict[str, Any]:
+        """The document as plain Python values (Decimals stay Decimals)."""
         return self.model_dump(mode="python")
 
     def to_json(self) -> str:
-        return dumps(self.to_dict())
+        """Canonical JSON text: Decimals as exact numbers, keys in declaration order."""
+        if _has_extras(self):
+            # unknown keys kept from a loaded file may hold Decimals pydantic cannot mark
+            return dumps(self.to_dict())
+        return _MARKED.sub(r"\1", self.model_dump_json(indent=2)) + "\n"
 
 
 # ---------------------------------------------------------------- shared rows
@@ -93,18 +113,18 @@ class TradeRow(_Doc):
     symbol: str
     side: Literal["BUY", "SELL"]
     status: Literal["OPEN", "CLOSED"]
-    entry_price: Decimal
+    entry_price: Num
     entry_fill_time: str
-    exit_price: Decimal | None
+    exit_price: Num | None
     exit_time: str | None
-    quantity: Decimal
-    profit_pnl: Decimal | None
-    profit_percent: Decimal | None
+    quantity: Num
+    profit_pnl: Num | None
+    profit_percent: Num | None
     exchange: str = ""
     timeframe: int | None = None
     position_side: Literal["long", "short"] = "long"
-    fees: Decimal = Decimal(0)
-    realised_pnl: Decimal = Decimal(0)
+    fees: Num = Decimal(0)
+    realised_pnl: Num = Decimal(0)
     exit_reason: str | None = None
     pyramids: int | None = None
     entry_time_ms: int | None = None
@@ -114,15 +134,15 @@ class TradeRow(_Doc):
 class EquityRow(_Doc):
     at_ms: int
     time: str
-    total: Decimal
-    realised: Decimal | None
-    drawdown: Decimal
-    drawdown_percent: Decimal | None
+    total: Num
+    realised: Num | None
+    drawdown: Num
+    drawdown_percent: Num | None
 
 
 class HistogramRow(_Doc):
-    lower: Decimal
-    upper: Decimal
+    lower: Num
+    upper: Num
     count: int
 
 
@@ -133,16 +153,16 @@ class SymbolTableRow(_Doc):
     closed: int
     wins: int
     losses: int
-    win_rate: Decimal | None
-    realised_pnl: Decimal
-    fees: Decimal
+    win_rate: Num | None
+    realised_pnl: Num
+    fees: Num
 
 
 class HeatmapCell(_Doc):
     symbol: str
     timeframe: int | None
     trades: int
-    realised_pnl: Decimal
+    realised_pnl: Num
 
 
 class LatencyRow(_Doc):
@@ -160,13 +180,13 @@ class TradeStats(_Doc):
     open_trades: int
     wins: int
     losses: int
-    win_rate: Decimal | None
-    average_win: Decimal | None
-    average_loss: Decimal | None
-    profit_factor: Decimal | None
-    total_realised_pnl: Decimal
-    average_return_percent: Decimal | None
-    fees_paid: Decimal
+    win_rate: Num | None
+    average_win: Num | None
+    average_loss: Num | None
+    profit_factor: Num | None
+    total_realised_pnl: Num
+    average_return_percent: Num | None
+    fees_paid: Num
 
 
 class WallClock(_Doc):
@@ -174,9 +194,9 @@ class WallClock(_Doc):
 
     started: str | None = None
     completed: str | None = None
-    duration_seconds: Decimal | None = None
-    phase_seconds: dict[str, Decimal] = {}
-    scenario_seconds: dict[str, Decimal] = {}
+    duration_seconds: Num | None = None
+    phase_seconds: dict[str, Num] = {}
+    scenario_seconds: dict[str, Num] = {}
     latencies: list[LatencyRow] = []
 
 
@@ -184,16 +204,16 @@ class WallClock(_Doc):
 
 
 class E2ESummary(_Doc):
-    model_config = ConfigDict(frozen=True, extra="allow")
+    model_config = ConfigDict(frozen=True, extra="allow", allow_inf_nan=False)
 
     total_trades: int
     closed_trades: int
-    total_profit: Decimal
-    average_profit_percent: Decimal | None
+    total_profit: Num
+    average_profit_percent: Num | None
     passed_tests: int
     failed_tests: int
-    win_rate: Decimal | None
-    profit_factor: Decimal | None
+    win_rate: Num | None
+    profit_factor: Num | None
 
 
 class E2EPhase(_Doc):
@@ -212,28 +232,28 @@ class E2ECheck(_Doc):
 
 
 class E2EKpis(_Doc):
-    pass_rate: Decimal | None
+    pass_rate: Num | None
     orders_placed: int
     orders_filled: int
-    fill_rate: Decimal | None
-    tp_hit_rate: Decimal | None
-    win_rate: Decimal | None
-    profit_factor: Decimal | None
-    average_profit: Decimal | None
-    max_drawdown: Decimal
-    max_drawdown_percent: Decimal | None
+    fill_rate: Num | None
+    tp_hit_rate: Num | None
+    win_rate: Num | None
+    profit_factor: Num | None
+    average_profit: Num | None
+    max_drawdown: Num
+    max_drawdown_percent: Num | None
     latencies: list[LatencyRow] = []
 
 
 class E2EReport(_Report):
     """``e2e_report.json``: the seed's keys first and unchanged in meaning, then extras."""
 
-    model_config = ConfigDict(frozen=True, extra="allow")
+    model_config = ConfigDict(frozen=True, extra="allow", allow_inf_nan=False)
 
     status: Literal["SUCCESS", "PARTIAL", "FAILURE"]
     test_started: str
     test_completed: str
-    duration_seconds: Decimal
+    duration_seconds: Num
     phases_completed: dict[str, str]
     summary: E2ESummary
     trades: list[TradeRow]
@@ -282,17 +302,17 @@ class PlanTotals(_Doc):
     passed: int
     failed: int
     skipped: int
-    pass_rate: Decimal | None
+    pass_rate: Num | None
 
 
 class PlanKpis(_Doc):
     orders_placed: int
     orders_filled: int
-    fill_rate: Decimal | None
-    win_rate: Decimal | None
-    profit_factor: Decimal | None
-    max_drawdown: Decimal
-    max_drawdown_percent: Decimal | None
+    fill_rate: Num | None
+    win_rate: Num | None
+    profit_factor: Num | None
+    max_drawdown: Num
+    max_drawdown_percent: Num | None
     latencies: list[LatencyRow]
 
 
@@ -329,17 +349,17 @@ class FillRow(_Doc):
     leg_index: int
     purpose: str
     side: Literal["buy", "sell"]
-    price: Decimal
-    quantity: Decimal
-    fee: Decimal
+    price: Num
+    quantity: Num
+    fee: Num
     fee_currency: str
     client_order_id: str
 
 
 class RiskWinnerRow(_Doc):
     group_id: str
-    quantity: Decimal
-    realised_usd: Decimal
+    quantity: Num
+    realised_usd: Num
 
 
 class RiskActionRow(_Doc):
@@ -348,11 +368,11 @@ class RiskActionRow(_Doc):
     time: str
     user_id: str
     loser_group_id: str
-    loser_loss_percent: Decimal
-    loser_loss_usd: Decimal
-    loser_close_quantity: Decimal
-    covered_usd: Decimal
-    net_usd: Decimal
+    loser_loss_percent: Num
+    loser_loss_usd: Num
+    loser_close_quantity: Num
+    covered_usd: Num
+    net_usd: Num
     winners: list[RiskWinnerRow]
 
 
@@ -372,10 +392,10 @@ class QueueEventRow(_Doc):
 class ExposureRow(_Doc):
     at_ms: int
     time: str
-    exposure_usd: Decimal
+    exposure_usd: Num
     open_groups: int
     pool_size: int | None
-    pool_usage_percent: Decimal | None
+    pool_usage_percent: Num | None
 
 
 class LegsPerPyramidRow(_Doc):
@@ -385,7 +405,7 @@ class LegsPerPyramidRow(_Doc):
 
 class FeeRow(_Doc):
     currency: str
-    amount: Decimal
+    amount: Num
 
 
 class BacktestPeriod(_Doc):
@@ -396,29 +416,29 @@ class BacktestPeriod(_Doc):
 
 
 class BacktestMetrics(_Doc):
-    starting_equity: Decimal
-    ending_equity: Decimal
-    total_return_percent: Decimal | None
-    total_realised_pnl: Decimal
+    starting_equity: Num
+    ending_equity: Num
+    total_return_percent: Num | None
+    total_realised_pnl: Num
     total_trades: int
     closed_trades: int
     open_trades: int
     wins: int
     losses: int
-    win_rate: Decimal | None
-    average_win: Decimal | None
-    average_loss: Decimal | None
-    profit_factor: Decimal | None
-    sharpe: Decimal | None
-    sortino: Decimal | None
+    win_rate: Num | None
+    average_win: Num | None
+    average_loss: Num | None
+    profit_factor: Num | None
+    sharpe: Num | None
+    sortino: Num | None
     return_period: str
     periods_per_year: int
-    max_drawdown: Decimal
-    max_drawdown_percent: Decimal | None
-    current_drawdown: Decimal
-    current_drawdown_percent: Decimal | None
-    fees_paid: Decimal
-    max_exposure_usd: Decimal | None
+    max_drawdown: Num
+    max_drawdown_percent: Num | None
+    current_drawdown: Num
+    current_drawdown_percent: Num | None
+    fees_paid: Num
+    max_exposure_usd: Num | None
     peak_open_groups: int | None
     risk_actions: int
     queue_events: int
@@ -445,6 +465,7 @@ class BacktestReport(_Report):
     equity: list[EquityRow]
     exposure: list[ExposureRow]
     trades: list[TradeRow]
+    fills_total: int
     fills: list[FillRow]
     risk_actions: list[RiskActionRow]
     queue_history: list[QueueEventRow]
@@ -452,6 +473,13 @@ class BacktestReport(_Report):
 
 
 Report = E2EReport | TestingPlanReport | BacktestReport
+
+
+def _has_extras(report: _Report) -> bool:
+    e2e = report if isinstance(report, E2EReport) else getattr(report, "e2e", None)
+    if not isinstance(e2e, E2EReport):
+        return False
+    return bool(e2e.model_extra) or bool(e2e.summary.model_extra)
 
 
 class ReportLoadError(ValueError):

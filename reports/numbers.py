@@ -8,7 +8,7 @@ to 6 decimal places, money to 8 (half-even), then drop trailing zeros so the JSO
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
 
 __all__ = [
@@ -28,17 +28,17 @@ __all__ = [
 RATIO_QUANTUM = Decimal("0.000001")
 MONEY_QUANTUM = Decimal("0.00000001")
 SECONDS_QUANTUM = Decimal("0.001")
+_ONE = Decimal(1)
+_EPOCH = datetime(1970, 1, 1)  # naive on purpose: UTC wall time of epoch ms
 
 
 def tidy(value: Decimal, quantum: Decimal) -> Decimal:
     """Round half-even to ``quantum`` and strip trailing zeros (``-0`` becomes ``0``)."""
-    rounded = value.quantize(quantum, rounding=ROUND_HALF_EVEN).normalize()
-    if rounded.is_zero():
-        return Decimal(0)
-    if rounded.as_tuple().exponent > 0:  # type: ignore[operator]
-        # normalize() turns 100 into 1E+2; give it back its integer exponent.
-        rounded = rounded.quantize(Decimal(1))
-    return rounded
+    rounded = value.quantize(quantum, rounding=ROUND_HALF_EVEN)
+    if rounded == rounded.to_integral_value():
+        # integral: plain digits (normalize() would turn 100 into 1E+2, and -0 into -0)
+        return rounded.quantize(_ONE) if rounded else Decimal(0)
+    return rounded.normalize()
 
 
 def ratio(value: Decimal) -> Decimal:
@@ -63,7 +63,8 @@ def seconds(value: Decimal) -> Decimal:
 
 def iso_ms(at_ms: int) -> str:
     """Engine time (UTC epoch ms) as ISO 8601 with milliseconds: ``2026-02-04T10:15:26.123Z``."""
-    return _from_ms(at_ms).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    # naive epoch + integer timedelta: exact (no float division) and the fastest spelling
+    return (_EPOCH + timedelta(milliseconds=at_ms)).isoformat(timespec="milliseconds") + "Z"
 
 
 def iso_wall(moment: datetime) -> str:
@@ -72,9 +73,3 @@ def iso_wall(moment: datetime) -> str:
         raise ValueError("wall-clock time must be timezone-aware (UTC)")
     utc = moment.astimezone(UTC)
     return utc.isoformat(timespec="microseconds").replace("+00:00", "Z")
-
-
-def _from_ms(at_ms: int) -> datetime:
-    # Integer arithmetic: float division of epoch ms can be off by a microsecond.
-    whole, millis = divmod(at_ms, 1000)
-    return datetime.fromtimestamp(whole, tz=UTC).replace(microsecond=millis * 1000)

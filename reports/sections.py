@@ -8,6 +8,8 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
 
+import numpy as np
+
 from engine.domain import ZERO, PositionSide
 from reports import metrics
 from reports.model import (
@@ -138,15 +140,15 @@ def _check_sorted(points: Sequence[EquityPoint]) -> None:
 def equity_rows(
     points: Sequence[EquityPoint], max_points: int = DEFAULT_MAX_CHART_POINTS
 ) -> list[EquityRow]:
-    """Equity rows with drawdown computed on the whole series, then thinned to ``max_points``
-    for the charts (see :func:`thin_indices`)."""
+    """Equity rows with drawdown against the whole series' running peak, thinned to
+    ``max_points`` for the charts (see :func:`thin_indices`); only the kept rows are built."""
     _check_sorted(points)
     totals = [p.total for p in points]
-    drawdowns = metrics.drawdown_series(totals)
+    peaks = list(itertools.accumulate(totals, max))  # exact running peak, in C
     rows: list[EquityRow] = []
-    peak: Decimal | None = None
-    for point, fall in zip(points, drawdowns, strict=True):
-        peak = point.total if peak is None or point.total > peak else peak
+    for index in thin_indices(totals, peaks, max_points):
+        point, peak = points[index], peaks[index]
+        fall = peak - point.total
         rows.append(
             EquityRow(
                 at_ms=point.at_ms,
@@ -157,32 +159,31 @@ def equity_rows(
                 drawdown_percent=ratio(fall / peak * 100) if peak > 0 else None,
             )
         )
-    keep = thin_indices([r.total for r in rows], [r.drawdown for r in rows], max_points)
-    return [rows[i] for i in keep]
+    return rows
 
 
-def thin_indices(
-    values: Sequence[Decimal], drawdowns: Sequence[Decimal], max_points: int
-) -> list[int]:
+def thin_indices(values: Sequence[Decimal], peaks: Sequence[Decimal], max_points: int) -> list[int]:
     """Indices to keep so a chart of ``values`` keeps its shape with at most ``max_points``
-    points: the first and last point, and in each of equal-count buckets the lowest value,
-    the highest value and the deepest drawdown (peaks and troughs are never lost)."""
+    points: the first and the last point, and in each of equal-count buckets the lowest value,
+    the highest value and the deepest fall below ``peaks`` (the running peak, or any series
+    whose excess over ``values`` should stay visible). Floats are used only to choose points."""
     count = len(values)
     if max_points < 5:
         raise ReportInputError("max_points", "too_small", f"must be >= 5, got {max_points}")
     if count <= max_points:
         return list(range(count))
+    value_array = np.fromiter((float(v) for v in values), dtype=np.float64, count=count)
+    fall_array = np.fromiter((float(p) for p in peaks), dtype=np.float64, count=count)
+    fall_array -= value_array
     buckets = (max_points - 2) // 3
     keep = {0, count - 1}
-    for bucket in range(buckets):
-        start = 1 + bucket * (count - 2) // buckets
-        stop = 1 + (bucket + 1) * (count - 2) // buckets
-        span = range(start, stop)
-        if not span:
+    edges = [1 + bucket * (count - 2) // buckets for bucket in range(buckets + 1)]
+    for start, stop in itertools.pairwise(edges):
+        if stop <= start:
             continue
-        keep.add(min(span, key=lambda i: (values[i], i)))
-        keep.add(max(span, key=lambda i: (values[i], -i)))
-        keep.add(max(span, key=lambda i: (drawdowns[i], -i)))
+        keep.add(start + int(np.argmin(value_array[start:stop])))
+        keep.add(start + int(np.argmax(value_array[start:stop])))
+        keep.add(start + int(np.argmax(fall_array[start:stop])))
     return sorted(keep)
 
 
