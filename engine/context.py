@@ -36,8 +36,10 @@ def guess_base_quote(symbol: str) -> tuple[str, str]:
 class Context:
     """State plus the outputs of the event being handled."""
 
-    def __init__(self, state: EngineState, at_ms: int) -> None:
+    def __init__(self, state: EngineState, at_ms: int, cache: dict[str, Any] | None = None) -> None:
         self.state = state
+        # memo of values derived from the state (never part of it), owned by the Engine
+        self.cache: dict[str, Any] = {} if cache is None else cache
         self.now = max(state.now_ms, at_ms)
         state.now_ms = self.now
         self.decision = Decision()

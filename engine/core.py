@@ -78,6 +78,7 @@ class Engine:
 
     def __init__(self, namespace: str = "q") -> None:
         self._state = EngineState(namespace=validate_namespace(namespace))
+        self._cache: dict[str, Any] = {}  # memo of derived values; never part of the state
 
     # ------------------------------------------------------------------ properties
     @property
@@ -95,7 +96,9 @@ class Engine:
         at_ms = getattr(event, "at_ms", None)
         if not isinstance(at_ms, int) or isinstance(at_ms, bool) or at_ms < 0:
             raise EngineInputError("at_ms", "invalid_time", f"expected epoch ms >= 0: {at_ms!r}")
-        ctx = Context(self._state, at_ms)
+        if isinstance(event, (MarketRulesLoaded, UserConfigured)):
+            self._cache.clear()  # tick sizes or fallback rules may change derived prices
+        ctx = Context(self._state, at_ms, self._cache)
         self._dispatch(ctx, event)
         self._settle(ctx)
         for user_id in sorted(self._state.users):
@@ -330,4 +333,5 @@ class Engine:
         """An engine in exactly the state :meth:`snapshot` captured."""
         engine = cls.__new__(cls)
         engine._state = load_state(snapshot)
+        engine._cache = {}
         return engine

@@ -129,6 +129,7 @@ def add_pyramid(
         created_at_ms=ctx.now,
     )
     group.pyramids.append(pyramid)
+    group.revision += 1
     if signal.stop_loss is not None:
         group.stop_price = signal.stop_loss
     if signal.take_profit is not None:

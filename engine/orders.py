@@ -231,6 +231,7 @@ def on_filled(ctx: Context, event: OrderFilled) -> OrderState | None:
         if quantity <= 0:
             return None
     group = ctx.state.groups[order.group_id]
+    group.revision += 1
     rules = ctx.group_rules(group)
     fee = convert_fee(event.fee, event.fee_asset, event.price, rules.base, rules.quote)
     if event.trade_id:

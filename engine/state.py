@@ -280,6 +280,7 @@ class GroupState:
     sequences: dict[str, int] = field(default_factory=dict)
     dust_quantity: Decimal = ZERO
     sequence: int = 0  # creation order (the number in the group id)
+    revision: int = 0  # bumped whenever fills or signal levels change the group's figures
 
     @property
     def key(self) -> GroupKey:

@@ -55,18 +55,44 @@ def _pyramid_average(pyramid: PyramidState) -> Decimal | None:
     return sum((leg.open_cost for leg in pyramid.legs), ZERO) / quantity
 
 
+def _levels(ctx: Context, group: GroupState) -> tuple[bool, Decimal | None, Decimal | None]:
+    """(anything open, stop price, take-profit price), memoised per group revision: they
+    only change when a fill or a new pyramid changes the group."""
+    key = f"levels:{group.group_id}"
+    cached = ctx.cache.get(key)
+    if cached is not None and cached[0] == group.revision:
+        return cached[1], cached[2], cached[3]
+    settings = group.settings
+    has_open = group.open_quantity > 0
+    stop = target = None
+    if has_open and (group.stop_price is not None or settings.stop_loss_percent is not None):
+        stop = group_stop_price(group)
+    if has_open and (group.take_profit_price is not None or settings.group_aggregate_tp):
+        target = group_take_profit_price(ctx, group)
+    ctx.cache[key] = (group.revision, has_open, stop, target)
+    return has_open, stop, target
+
+
 def _check_group(ctx: Context, group: GroupState, mark: Decimal) -> None:
-    if group.status is GroupStatus.CLOSING or group.open_quantity == 0:
+    if group.status is GroupStatus.CLOSING:
         return
-    stop = group_stop_price(group)
+    settings = group.settings
+    per_part = settings.pyramid_aggregate_tp or settings.watched_leg_tp
+    wants_stop = group.stop_price is not None or settings.stop_loss_percent is not None
+    wants_target = group.take_profit_price is not None or settings.group_aggregate_tp
+    if not (wants_stop or wants_target or per_part):
+        return  # nothing on this group watches the price (per-leg TPs rest on the exchange)
+    has_open, stop, target = _levels(ctx, group)
+    if not has_open:
+        return
     if stop is not None and stop_triggered(mark, stop, group.side):
         begin_close(ctx, group, OrderPurpose.STOP, "stop_loss")
         return
-    target = group_take_profit_price(ctx, group)
     if target is not None and price_reached_target(mark, target, group.side):
         begin_close(ctx, group, OrderPurpose.AGGREGATE_TP, "aggregate_take_profit")
         return
-    settings = group.settings
+    if not per_part:
+        return
     rules = ctx.group_rules(group)
     busy = {intent.pyramid_index for intent in group.intents}
     busy_legs = {(t.pyramid_index, t.leg_index) for i in group.intents for t in i.targets}
