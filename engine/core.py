@@ -10,13 +10,14 @@ promoted where a slot or condition allows, and a risk cycle runs for every user 
 
 from __future__ import annotations
 
+import typing
 from collections.abc import Mapping
 from typing import Any
 
 from engine.closing import begin_close
 from engine.config import UserConfig, parse_user_config
 from engine.context import Context
-from engine.domain import Category, Decision, OrderPurpose, Severity
+from engine.domain import Category, ConnectionState, Decision, OrderPurpose, Severity
 from engine.domain.events import (
     ClosePositionRequested,
     Event,
@@ -61,6 +62,7 @@ from engine.views import (
 __all__ = ["Engine", "EngineInputError"]
 
 _MAX_SETTLE_ROUNDS = 1000
+_EVENT_TYPES = typing.get_args(Event)
 
 
 class EngineInputError(ValueError):
@@ -93,6 +95,8 @@ class Engine:
     # ------------------------------------------------------------------ events
     def handle(self, event: Event) -> Decision:
         """Apply one event and return everything decided because of it."""
+        if not isinstance(event, _EVENT_TYPES):
+            raise EngineInputError("event", "unknown_event", f"{type(event).__name__}")
         at_ms = getattr(event, "at_ms", None)
         if not isinstance(at_ms, int) or isinstance(at_ms, bool) or at_ms < 0:
             raise EngineInputError("at_ms", "invalid_time", f"expected epoch ms >= 0: {at_ms!r}")
@@ -214,6 +218,18 @@ class Engine:
                 field="user_id",
                 reason="unknown_user",
                 user_id=event.user_id,
+            )
+            return
+        if event.state not in {state.value for state in ConnectionState}:
+            ctx.audit(
+                Category.SYSTEM,
+                Severity.ERROR,
+                "Unknown exchange connection state",
+                field="state",
+                reason="invalid_state",
+                user_id=event.user_id,
+                exchange=event.exchange,
+                state=event.state,
             )
             return
         user.exchange_states[event.exchange] = event.state

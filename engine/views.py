@@ -10,7 +10,7 @@ from decimal import Decimal
 
 from engine.accounting import unrealised_percent, unrealised_usd
 from engine.config import UserConfig
-from engine.domain import ZERO, MarketRules, OrderStatus
+from engine.domain import ZERO, GroupStatus, MarketRules, OrderStatus
 from engine.grid import tp_price
 from engine.limits import committed_capital, daily_realised
 from engine.precision import RulesStatus, resolve_rules
@@ -400,7 +400,7 @@ def metrics_view(state: EngineState, user: UserState) -> MetricsView:
         slots_total=risk.max_open_positions_global,
         queue_length=len(user.queue),
         open_groups=len(open_groups),
-        closed_groups=sum(1 for group in groups if group.status.value == "closed"),
+        closed_groups=sum(1 for group in groups if group.status is GroupStatus.CLOSED),
         committed_capital_usd=committed_capital(state, user.user_id),
         max_total_exposure_usd=risk.max_total_exposure_usd,
         realised_today_usd=daily_realised(user, state.now_ms),

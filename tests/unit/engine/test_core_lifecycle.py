@@ -252,3 +252,15 @@ def test_a_failed_pyramid_does_not_use_up_a_pyramid_or_its_levels() -> None:
     assert [p.status for p in group.pyramids] == ["open", "failed", "open"]
     # one level of 100 %: C = 95.9923 → 95.9923 / 95992.3 = 0.001 → 0.00100
     assert h.placed("entry")[-1].quantity == D("0.00100")
+
+
+def test_unknown_events_and_states_are_refused() -> None:
+    engine = Engine()
+    with pytest.raises(EngineInputError) as unknown:
+        engine.handle("tick")  # type: ignore[arg-type]
+    assert (unknown.value.field, unknown.value.reason) == ("event", "unknown_event")
+    assert engine.now_ms == 0
+    h = _started()
+    h.feed(ExchangeStateChanged("maaz", "binance", "sleepy", h.now))
+    assert (h.audit[-1].data["field"], h.audit[-1].data["reason"]) == ("state", "invalid_state")
+    assert h.signal().outcome == "opened"
