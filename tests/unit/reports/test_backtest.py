@@ -10,7 +10,7 @@ import pytest
 
 from reports.backtest import build_backtest_report
 from reports.model import BacktestReport, load_report
-from reports.records import EquityPoint, ReportInputError
+from reports.records import EquityPoint, ExposurePoint, ReportInputError
 from tests.kit.reports import DAY, HOUR, T0, D, backtest_inputs, backtest_report
 
 Q6 = D("0.000001")
@@ -143,3 +143,14 @@ def test_round_trip_and_determinism() -> None:
     assert loaded.to_json() == text
     assert json.loads(text)["report_type"] == "backtest"
     assert backtest_inputs()["starting_equity"] == D(1000)
+
+
+def test_exposure_thinning_keeps_the_busiest_pool_moment() -> None:
+    points = [ExposurePoint(T0 + i * 60_000, D(100), 1, 5) for i in range(5_000)]
+    points[3_333] = ExposurePoint(points[3_333].at_ms, D(100), 5, 5)  # pool full once
+    report = backtest_report(exposure=points, max_chart_points=40)
+    assert len(report.exposure) <= 40
+    full = [r for r in report.exposure if r.open_groups == 5]
+    assert [r.at_ms for r in full] == [points[3_333].at_ms]
+    assert full[0].pool_usage_percent == D(100)  # 5 / 5 * 100
+    assert report.metrics.peak_open_groups == 5

@@ -232,3 +232,15 @@ def test_the_seeds_own_sample_report_loads() -> None:
     report = load_report(json.dumps(sample))
     assert isinstance(report, E2EReport)
     assert report.trades[0].entry_price == Decimal("42500.50")
+
+
+def test_unknown_extra_keys_of_a_loaded_report_are_kept_exactly() -> None:
+    document = json.loads(seed_e2e_report().to_json())
+    document["operator_note"] = "rerun"
+    document["summary"]["custom_ratio"] = 1  # placeholder, replaced by an exact decimal below
+    text = json.dumps(document).replace('"custom_ratio": 1', '"custom_ratio": 0.10')
+    report = load_report(text)
+    out = report.to_json()
+    assert '"custom_ratio": 0.10' in out
+    assert '"operator_note": "rerun"' in out
+    assert load_report(out).to_json() == out
