@@ -24,11 +24,13 @@ from simulator.exchange import Simulator
 from simulator.rest.admin import admin_router
 from simulator.rest.binance import BinanceFace
 from simulator.rest.bybit import BybitFace
-from simulator.rest.common import ConnectionControl, RestContext
+from simulator.rest.common import ConnectionControl, LatencyCollector, RestContext
 
 __all__ = [
     "DEFAULT_RESPONSE_LOST_DELAY_MS",
     "SystemClock",
+    "bind_socket",
+    "describe",
     "ServerThread",
     "create_app",
     "default_credentials",
@@ -79,18 +81,23 @@ def create_app(
 ) -> FastAPI:
     """The ASGI app serving both exchange faces and the admin API over ``sim``.
 
-    Installs a real sleep as the simulator's latency hook (unless it has one), so a latency
-    fault delays the HTTP answer. ``app.state.rest`` holds the :class:`RestContext`.
+    Installs a :class:`LatencyCollector` as the simulator's latency hook: a latency fault met
+    by an HTTP request delays its answer without blocking the server; other callers get the
+    previous hook (default: a real sleep). ``app.state.rest`` holds the :class:`RestContext`.
     """
     if response_lost_delay_ms < 0:
         raise ValueError("response_lost_delay_ms: must be >= 0")
-    if sim.latency_hook is None:
-        sim.latency_hook = _sleep_ms
+    previous = sim.latency_hook
+    if isinstance(previous, LatencyCollector):  # served again: keep the original hook
+        previous = previous.previous
+    latency = LatencyCollector(previous if previous is not None else _sleep_ms)
+    sim.latency_hook = latency
     context = RestContext(
         sim=sim,
         wall_clock=wall_clock or SystemClock(),
         response_lost_delay_ms=response_lost_delay_ms,
         connections=ConnectionControl(),
+        latency=latency,
     )
     app = FastAPI(
         title="qtrade exchange simulator",
@@ -139,9 +146,7 @@ class ServerThread:
     ) -> None:
         self.app = app
         self.host = host
-        self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self._socket.bind((host, port))
+        self._socket = bind_socket(host, port)
         self.port: int = self._socket.getsockname()[1]
         self.server = uvicorn.Server(_uvicorn_config(app, host, self.port, log_level))
         _attach(app, self.server)
@@ -191,11 +196,30 @@ class ServerThread:
         self.stop()
 
 
-def serve_forever(app: FastAPI, *, host: str, port: int, log_level: str = "warning") -> None:
-    """Serve in the calling thread until interrupted (``qtrade sim serve``)."""
+def bind_socket(host: str, port: int) -> socket.socket:
+    """A listening TCP socket for the server (port 0: ephemeral).
+
+    ``TCP_NODELAY`` is set on it (accepted connections inherit it): uvicorn writes the
+    response head and body separately, and with Nagle's algorithm the body would wait for
+    the client's delayed ACK, about 40 ms per request on loopback.
+    """
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    sock.bind((host, port))
+    return sock
+
+
+def serve_forever(app: FastAPI, sock: socket.socket, *, log_level: str = "warning") -> None:
+    """Serve on ``sock`` (from :func:`bind_socket`) in the calling thread until interrupted
+    (``qtrade sim serve``)."""
+    host, port = sock.getsockname()[:2]
     server = uvicorn.Server(_uvicorn_config(app, host, port, log_level))
     _attach(app, server)
-    server.run()
+    try:
+        server.run(sockets=[sock])
+    finally:
+        sock.close()
 
 
 def describe(base_url: str, api_key: str, api_secret: str) -> dict[str, Any]:

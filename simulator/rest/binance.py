@@ -194,7 +194,7 @@ class BinanceFace:
                     secret_of=context.secret_of(EXCHANGE),
                     now_ms=context.wall_clock.now_ms(),
                 )
-            body = await run_sim(lambda: handler(raw, api_key))
+            body = await run_sim(context, lambda: handler(raw, api_key))
             return json_response(body)
         except AuthFailure as exc:
             return json_response(_error_body(exc.code, exc.message), exc.http_status)

@@ -137,7 +137,7 @@ class BybitFace:
                     secret_of=context.secret_of(EXCHANGE),
                     now_ms=self._now(),
                 )
-            result = await run_sim(lambda: handler(raw, api_key))
+            result = await run_sim(context, lambda: handler(raw, api_key))
             return json_response(bybit_envelope(result, now_ms=self._now()))
         except AuthFailure as exc:
             return self._error(exc.code, exc.message, exc.http_status)

@@ -173,10 +173,21 @@ def bybit_execution(trade: SimTrade, order: SimOrder | None, market: SimMarket) 
 
 def bybit_instrument(market: SimMarket) -> dict[str, Any]:
     """One spot entry of ``/v5/market/instruments-info``. A hidden tick size
-    (metadata-missing fault) leaves ``priceFilter`` empty."""
+    (metadata-missing fault) leaves ``priceFilter`` empty and drops ``quotePrecision``, which
+    ccxt would otherwise use as the price precision."""
     price_filter = {} if market.tick_size is None else {"tickSize": bybit_number(market.tick_size)}
     max_qty = market.max_qty if market.max_qty is not None else Decimal(9_000_000)
     max_amount = market.max_notional if market.max_notional is not None else Decimal(9_000_000)
+    lot_size: dict[str, str] = {
+        "basePrecision": bybit_number(market.step_size),
+        "quotePrecision": "0.00000001",
+        "minOrderQty": bybit_number(market.min_qty),
+        "maxOrderQty": bybit_number(max_qty),
+        "minOrderAmt": bybit_number(market.min_notional),
+        "maxOrderAmt": bybit_number(max_amount),
+    }
+    if market.tick_size is None:
+        del lot_size["quotePrecision"]  # ccxt would take it as the price precision
     return {
         "symbol": market.symbol,
         "baseCoin": market.base,
@@ -185,14 +196,7 @@ def bybit_instrument(market: SimMarket) -> dict[str, Any]:
         "status": "Trading" if market.status == "trading" else "Closed",
         "marginTrading": "none",
         "stTag": "0",
-        "lotSizeFilter": {
-            "basePrecision": bybit_number(market.step_size),
-            "quotePrecision": "0.00000001",
-            "minOrderQty": bybit_number(market.min_qty),
-            "maxOrderQty": bybit_number(max_qty),
-            "minOrderAmt": bybit_number(market.min_notional),
-            "maxOrderAmt": bybit_number(max_amount),
-        },
+        "lotSizeFilter": lot_size,
         "priceFilter": price_filter,
         "riskParameters": {"priceLimitRatioX": "0.05", "priceLimitRatioY": "0.05"},
     }

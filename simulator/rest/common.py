@@ -8,6 +8,8 @@ How transport faults are produced (documented in docs/simulator_rest.md):
   API stay up) but resets this connection without answering (TCP RST). Clients see what they
   see for a refused connection: ccxt sync ``NetworkError``, ccxt async
   ``ExchangeNotAvailable``. A truly refused connection happens when the server is stopped.
+- ``latency``: the answer is delayed by the fault's milliseconds (an ``asyncio.sleep`` after
+  the simulator call, so other requests are served meanwhile).
 - ``response_lost``: the simulator carries the request out (the order exists), then the
   server waits ``response_lost_delay_ms`` (past the client's timeout: ``RequestTimeout``) and
   resets the connection, so no answer ever arrives.
@@ -20,13 +22,13 @@ import contextlib
 import json
 import socket
 import struct
-from collections.abc import Callable, Mapping
+import threading
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Protocol, TypeVar
 from urllib.parse import parse_qsl
 
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -38,6 +40,7 @@ __all__ = [
     "ConnectionControl",
     "RawRequest",
     "RestContext",
+    "LatencyCollector",
     "JSON_MEDIA_TYPE",
     "json_response",
     "plain_response",
@@ -98,6 +101,38 @@ class ConnectionControl:
 
 
 @dataclass(slots=True)
+class _Pending:
+    ms: int = 0
+
+
+class LatencyCollector:
+    """The simulator's latency hook while the server runs: inside :meth:`collecting` (a
+    face request on the event-loop thread) injected latency is added up for the request to
+    sleep asynchronously; elsewhere (admin threads, in-process callers) the previous hook, if
+    any, is called."""
+
+    def __init__(self, previous: Callable[[int], None] | None = None) -> None:
+        self.previous = previous
+        self._local = threading.local()
+
+    def __call__(self, latency_ms: int) -> None:
+        pending: _Pending | None = getattr(self._local, "pending", None)
+        if pending is not None:
+            pending.ms += latency_ms
+        elif self.previous is not None:
+            self.previous(latency_ms)
+
+    @contextlib.contextmanager
+    def collecting(self) -> Iterator[_Pending]:
+        pending = _Pending()
+        self._local.pending = pending
+        try:
+            yield pending
+        finally:
+            self._local.pending = None
+
+
+@dataclass(slots=True)
 class RestContext:
     """What every REST face needs: the simulator, the caller's wall clock (for signature
     windows and server-time answers) and the transport-fault settings."""
@@ -106,6 +141,7 @@ class RestContext:
     wall_clock: Clock
     response_lost_delay_ms: int = 11_000
     connections: ConnectionControl = field(default_factory=ConnectionControl)
+    latency: LatencyCollector = field(default_factory=LatencyCollector)
 
     def secret_of(self, exchange: str) -> Callable[[str], str | None]:
         accounts = self.sim.venue(exchange).accounts
@@ -178,10 +214,19 @@ def plain_response(text: str, status_code: int) -> Response:
     return Response(text, status_code, media_type="text/plain")
 
 
-async def run_sim(call: Callable[[], T]) -> T:
-    """Run a simulator call in the thread pool: it may block in an injected latency fault
-    (``time.sleep`` outside the simulator lock) without stalling the event loop."""
-    return await run_in_threadpool(call)
+async def run_sim(context: RestContext, call: Callable[[], T]) -> T:
+    """Run a simulator call on the event loop (it is fast and takes the simulator lock), then
+    wait out any latency fault it met (``asyncio.sleep``: other requests go on meanwhile).
+
+    The latency is served after the call rather than before it: to the client the answer
+    is late either way, and no thread hop is paid on every request.
+    """
+    with context.latency.collecting() as pending:
+        try:
+            return call()
+        finally:
+            if pending.ms:
+                await asyncio.sleep(pending.ms / 1000)
 
 
 async def drop_connection(context: RestContext, request: Request) -> Response:

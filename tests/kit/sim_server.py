@@ -39,10 +39,11 @@ class SimServer:
     api_key: str
     api_secret: str
     thread: ServerThread
+    http: httpx.Client
 
     def admin(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        """Call the admin API (``path`` like ``/admin/price``)."""
-        return httpx.request(method, self.base_url + path, timeout=30, **kwargs)
+        """Call the admin API (``path`` like ``/admin/price``) over one kept-alive client."""
+        return self.http.request(method, path, **kwargs)
 
 
 @contextmanager
@@ -59,9 +60,11 @@ def serving_simulator(
     app = create_app(simulator, response_lost_delay_ms=response_lost_delay_ms)
     thread = ServerThread(app)
     thread.start()
+    http = httpx.Client(base_url=thread.base_url, timeout=30)
     try:
-        yield SimServer(thread.base_url, simulator, key, secret, thread)
+        yield SimServer(thread.base_url, simulator, key, secret, thread, http)
     finally:
+        http.close()
         thread.stop()
 
 
