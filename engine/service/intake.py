@@ -98,15 +98,22 @@ class WebhookIntake:
         runtime: Runtime,
         *,
         max_body_bytes: int,
-        new_signal_id: Callable[[], str] | None = None,
+        new_signal_id: Callable[[int], str] | None = None,
     ) -> None:
         self.runtime = runtime
         self.store = runtime.store
         self.max_body_bytes = max_body_bytes
-        self._new_id = new_signal_id or (lambda: "sig_" + uuid.uuid4().hex)
+        self._new_id = new_signal_id or self._time_ordered_id
+        self._sequence = 0
         self._configs: dict[str, tuple[int, UserConfig]] = {}
 
     # ----------------------------------------------------------------- helpers
+    def _time_ordered_id(self, now_ms: int) -> str:
+        """``sig_<ms>_<sequence>_<random>``: sorts in arrival order within a process, and
+        the random part keeps ids of several processes apart."""
+        self._sequence += 1
+        return f"sig_{now_ms:013d}_{self._sequence:06d}_{uuid.uuid4().hex[:8]}"
+
     def _now(self) -> int:
         return self.runtime.now_ms()
 
@@ -197,7 +204,7 @@ class WebhookIntake:
             user.webhook_secret, body_secret=None, raw_body=body, signature=signature
         )
         if user is not None and signed:
-            signal_id = self._new_id()
+            signal_id = self._new_id(self._now())
             self._store_invalid(user, signal_id, {}, errors, payload_fingerprint({}))
         else:
             self._audit(
@@ -243,7 +250,7 @@ class WebhookIntake:
         return await self._authenticated(user, payload)
 
     async def _authenticated(self, user: UserRecord, payload: dict[str, Any]) -> IntakeResponse:
-        signal_id = self._new_id()
+        signal_id = self._new_id(self._now())
         now = self._now()
         try:
             signal = parse_signal(
@@ -256,11 +263,13 @@ class WebhookIntake:
         config = self._config(user)
         window_ms = 0 if config is None else config.dca_grid_config.duplicate_window_seconds * 1000
         if window_ms > 0:
+            # a duplicate is a claim less than window_ms old (as the engine counts it)
+            window_start = now - window_ms + 1
             claimed = self.store.claim_fingerprint(
-                user.user_id, signal.fingerprint, now - window_ms, signal_id, now
+                user.user_id, signal.fingerprint, window_start, signal_id, now
             )
             if not claimed:
-                return self._duplicate(user, signal, now - window_ms)
+                return self._duplicate(user, signal, window_start)
         try:
             decision = await self.runtime.submit(SignalReceived(signal, now))
         except Exception:
