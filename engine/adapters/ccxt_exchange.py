@@ -321,14 +321,14 @@ class CcxtExchange:
         if command.reduce_only and self.market_type == MarketType.LINEAR:
             params["reduceOnly"] = True
         # A market order never carries a price: with one, ccxt sends a quote-sized order.
-        price = str(command.price) if command.type == OrderType.LIMIT else None
+        price = format(command.price, "f") if command.type == OrderType.LIMIT else None
         if command.type == OrderType.LIMIT and command.price is None:
             raise OrderRejectedError("limit order without a price", reason="order_rejected")
         return self._client.create_order(  # type: ignore[no-any-return]
             unified,
             command.type.value,
             command.side.value,
-            str(command.quantity),
+            format(command.quantity, "f"),  # positional: never "1E-7"
             price,
             params,
         )

@@ -112,6 +112,7 @@ class FakeCcxtClient:
         self.prices: dict[str, float] = {"BTC/USDT": 95992.3}
         self.orders: dict[str, _Order] = {}
         self.calls: list[str] = []
+        self.sent: list[tuple[Any, ...]] = []  # create_order arguments, as passed
         self.faults: dict[str, list[BaseException | Lost]] = {}
         self.last_response_headers: dict[str, str] = {}
         self.apiKey = "key"
@@ -211,6 +212,7 @@ class FakeCcxtClient:
         params: Mapping[str, Any] | None = None,
     ) -> dict[str, Any]:
         lost = self._enter("create_order")
+        self.sent.append((symbol, type, side, amount, price, dict(params or {})))
         params = dict(params or {})
         client_id = str(params.get("newClientOrderId") or params.get("clientOrderId") or "")
         if client_id and self._by_client(client_id) is not None:

@@ -22,7 +22,7 @@ from engine.domain import (
     PlaceOrder,
 )
 from engine.errors import AuthFailed, NotFound, OrderRejectedError, RateLimited, TransientError
-from engine.ports import FillReport
+from engine.ports import ExchangePort, FillReport
 from tests.kit.ccxt_fake import FakeCcxtClient, FakeClock, Lost, binance_error, market
 
 D = Decimal
@@ -431,5 +431,21 @@ async def test_bybit_lost_create_found_in_history() -> None:
 
 async def test_close_closes_the_client() -> None:
     client = FakeCcxtClient()
-    await adapter(client, FakeClock()).close()
+    port: ExchangePort = adapter(client, FakeClock())  # mypy: it implements the port
+    await port.close()  # type: ignore[attr-defined]
     assert client.closed
+
+
+async def test_tiny_quantities_are_sent_positionally() -> None:
+    client = FakeCcxtClient(markets=[market(step=1e-08, min_qty=1e-08)])
+    exchange = adapter(client, FakeClock())
+    await exchange.place_order(buy(quantity="1E-7", type=OrderType.LIMIT, price="9E+4"))
+    (sent,) = client.sent
+    assert sent == (
+        "BTC/USDT",
+        "limit",
+        "buy",
+        "0.0000001",
+        "90000",
+        {"newClientOrderId": "g1-p0-l0-entry-0"},
+    )
