@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import Connection, Table, delete, func, select
+from sqlalchemy import Connection, Table, bindparam, delete, func, select
 
 from engine.adapters import sql_rows as rows
 from engine.adapters.sql_base import SqlBase
@@ -42,11 +42,16 @@ class SqlPositions(SqlBase):
     def _need_free_index(
         self, conn: Connection, table: Table, parent: str, parent_id: str, index: int, own: str
     ) -> None:
-        clash = conn.execute(
-            select(table.c.id).where(
-                table.c[parent] == parent_id, table.c.index == index, table.c.id != own
-            )
-        ).first()
+        stmt = self._statement(
+            ("free_index", table.name, parent),
+            lambda: select(table.c.id).where(
+                table.c[parent] == bindparam("parent"),
+                table.c.index == bindparam("index"),
+                table.c.id != bindparam("own"),
+            ),
+        )
+        params = {"parent": parent_id, "index": index, "own": own}
+        clash = conn.execute(stmt, params).first()
         if clash is not None:
             where = "PyramidRecord.index" if table is _PYRAMIDS else "LegRecord.index"
             raise StoreConflict(f"{where}: already used", field=where, reason="duplicate_index")
@@ -75,13 +80,14 @@ class SqlPositions(SqlBase):
         f = normalise(fill)
         where = "FillRecord.client_order_id"
         self._need(conn, _ORDERS, "client_order_id", f.client_order_id, where)
-        stmt = (
-            self._insert(_FILLS)
-            .values(**rows.FILLS.values(f))
-            .on_conflict_do_nothing(index_elements=["client_order_id", "trade_id"])
-            .returning(_FILLS.c.id)
+        values = rows.FILLS.values(f)
+        stmt = self._statement(
+            ("fill",),
+            lambda: self.upsert_statement(
+                _FILLS, list(values), ["client_order_id", "trade_id"], update=(), returning="id"
+            ),
         )
-        return conn.execute(stmt).first() is not None
+        return conn.execute(stmt, values).first() is not None
 
     def upsert_group(self, group: GroupRecord) -> None:
         with self._write() as conn:

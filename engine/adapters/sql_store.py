@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, delete, select, text, update
+from sqlalchemy import Connection, bindparam, delete, select, text, update
 
 from engine.adapters import sql_rows as rows
 from engine.adapters.crypto import mask_secret
@@ -246,17 +246,29 @@ class SqlStore(SqlPositions):
         self, user_id: str, fingerprint: str, window_start_ms: int, signal_id: str, at_ms: int
     ) -> bool:
         t = _FINGERPRINTS
-        stmt = self._insert(t).values(
-            user_id=user_id, fingerprint=fingerprint, signal_id=signal_id, claimed_at=at_ms
-        )
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["user_id", "fingerprint"],
-            set_={"signal_id": stmt.excluded.signal_id, "claimed_at": stmt.excluded.claimed_at},
-            where=t.c.claimed_at < window_start_ms,
-        ).returning(t.c.signal_id)
+
+        def build() -> Any:
+            stmt = self.upsert_statement(
+                t,
+                ["user_id", "fingerprint", "signal_id", "claimed_at"],
+                ["user_id", "fingerprint"],
+                update=["signal_id", "claimed_at"],
+                where="signal_fingerprints.claimed_at < :window_start",
+                returning="signal_id",
+            )
+            return stmt.bindparams(bindparam("window_start", type_=t.c.claimed_at.type))
+
+        stmt = self._statement(("claim",), build)
+        params = {
+            "user_id": user_id,
+            "fingerprint": fingerprint,
+            "signal_id": signal_id,
+            "claimed_at": at_ms,
+            "window_start": window_start_ms,
+        }
         with self._write() as conn:
             self._need(conn, _USERS, "id", user_id, "user_id")
-            return conn.execute(stmt).first() is not None
+            return conn.execute(stmt, params).first() is not None
 
     def prune_fingerprints(self, before_ms: int) -> int:
         with self._write() as conn:
@@ -277,7 +289,7 @@ class SqlStore(SqlPositions):
 
     def _put_event(self, conn: Connection, event: EventRecord) -> int:
         e = normalise(event)
-        key = conn.execute(_EVENTS.insert().values(**rows.EVENTS.values(e))).inserted_primary_key
+        key = conn.execute(_EVENTS.insert(), rows.EVENTS.values(e)).inserted_primary_key
         assert key is not None
         return int(key[0])
 
