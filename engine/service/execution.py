@@ -259,6 +259,7 @@ class Executor:
         self, exchange: str, action: Callable[[], Awaitable[T]], **context: Any
     ) -> tuple[T | None, ExecResult]:
         """Run one port call; honour one Retry-After; translate failures into a result."""
+        notes: list[EventRecord] = []
         try:
             try:
                 value = await action()
@@ -267,11 +268,25 @@ class Executor:
                 wait = 1.0 if wait is None else wait
                 if wait > self._max_wait:
                     raise
+                notes.append(
+                    self._alert(
+                        "Exchange rate limit hit; waiting Retry-After before one more attempt",
+                        severity=Severity.WARNING,
+                        exchange=exchange,
+                        retry_after_seconds=wait,
+                        detail=str(limited),
+                        **context,
+                    )
+                )
                 await self._sleep(max(0.0, wait))
                 value = await action()
         except (TransientError, AuthFailed) as error:
-            return None, self.failed(exchange, error, **context)
-        return value, self.succeeded(exchange)
+            result = self.failed(exchange, error, **context)
+            result.alerts[:0] = notes
+            return None, result
+        result = self.succeeded(exchange)
+        result.alerts[:0] = notes
+        return value, result
 
     # ----------------------------------------------------------------- commands
     async def place(
