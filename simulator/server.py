@@ -7,7 +7,6 @@ windows) and real sleeps (injected latency faults), which the simulator itself n
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import socket
 import threading
@@ -122,7 +121,7 @@ def _uvicorn_config(app: FastAPI, host: str, port: int, log_level: str) -> uvico
         log_level=log_level,
         access_log=False,
         lifespan="off",
-        loop="asyncio",
+        loop="auto",  # uvloop when installed (ccxt depends on it), else asyncio
         http="h11",
         timeout_graceful_shutdown=1,
         timeout_keep_alive=30,
@@ -173,7 +172,7 @@ class ServerThread:
         return self
 
     def _run(self) -> None:
-        asyncio.run(self.server.serve(sockets=[self._socket]))
+        self.server.run(sockets=[self._socket])
 
     def stop(self, timeout_s: float = 10.0) -> None:
         if self._thread is None:
@@ -207,6 +206,7 @@ def bind_socket(host: str, port: int) -> socket.socket:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     sock.bind((host, port))
+    sock.listen(2048)  # connections queue from now on, before the server starts accepting
     return sock
 
 
