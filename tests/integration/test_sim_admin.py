@@ -5,6 +5,10 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import importlib.util
+import json
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from decimal import Decimal
@@ -12,8 +16,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
+import httpx
 import pytest
 
+from simulator.server import default_credentials
 from tests.kit.sim_server import SimServer, serving_simulator
 
 START_MS = 1767225600000  # 2026-01-01T00:00:00Z, the simulator's default start
@@ -233,3 +239,38 @@ def test_settings_change_the_response_lost_delay(server: SimServer) -> None:
         ["body", "response_lost_delay_ms"]
     ]
     _post(server, "/admin/settings", {"response_lost_delay_ms": before})
+
+
+def test_qtrade_sim_serve_prints_its_credentials_and_serves() -> None:
+    root = Path(__file__).resolve().parents[2]
+    command = [
+        sys.executable, "-c", "from qtrade.cli import main; raise SystemExit(main())",
+        "sim", "serve", "--port", "0", "--seed", "3", "--balance", "USDT=500",
+    ]  # fmt: skip
+    with subprocess.Popen(command, stdout=subprocess.PIPE, text=True, cwd=root) as process:
+        try:
+            assert process.stdout is not None
+            line = json.loads(process.stdout.readline())
+            assert sorted(line) == ["api_key", "api_secret", "base_url"]
+            assert (line["api_key"], line["api_secret"]) == default_credentials(3)
+            query = urlencode({"timestamp": time.time_ns() // 1_000_000})
+            signature = hmac.new(line["api_secret"].encode(), query.encode(), hashlib.sha256)
+            account = httpx.get(
+                f"{line['base_url']}/api/v3/account?{query}&signature={signature.hexdigest()}",
+                headers={"X-MBX-APIKEY": line["api_key"]},
+            ).json()
+            assert account["balances"] == [
+                {"asset": "USDT", "free": "500.00000000", "locked": "0.00000000"}
+            ]
+        finally:
+            process.terminate()
+            process.wait(timeout=10)
+
+
+def test_the_demo_script_passes_against_the_server(server: SimServer) -> None:
+    script = Path(__file__).resolve().parents[2] / "scripts" / "sim_demo.py"
+    spec = importlib.util.spec_from_file_location("sim_demo", script)
+    assert spec is not None and spec.loader is not None
+    demo = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(demo)
+    assert demo.run(server.base_url, server.api_key, server.api_secret) is True
