@@ -7,6 +7,13 @@ engine snapshot is saved **before** any command goes to an exchange; then each c
 carried out through the exchange port and what the exchange answers (accepted, fills,
 cancelled, rejected) is handled the same way, until nothing is left.
 
+Snapshots: store rows are written after every event; the engine snapshot (what a restart
+restores) is written before any command the last snapshot does not contain goes out, and at
+the end of a run that handled something only the service knows (a signal, a manual action, a
+config). After runs that only learned what the exchange or the clock can report again
+(fills, prices, ticks) it may lag up to ``snapshot_interval_seconds``; a restart re-learns
+those by reconciling. With several processes every run ends with a snapshot.
+
 Synchronisation (``sync``): pending commands are retried (looking the order up by client id
 first), every non-terminal order is compared with the exchange, prices of symbols with open
 groups or queued signals are fed as ``PriceMoved``, and ``TimePassed`` runs timers, the risk
@@ -46,9 +53,12 @@ from engine.domain import (
 )
 from engine.domain.events import (
     Event,
+    ExchangeStateChanged,
     MarketRulesLoaded,
+    OrderAccepted,
     OrderCancelled,
     OrderFilled,
+    OrderRejected,
     PriceMoved,
     RiskRunRequested,
     TimePassed,
@@ -69,6 +79,19 @@ __all__ = ["SNAPSHOT_FORMAT", "MAX_STEPS_PER_SUBMIT", "Runtime"]
 SNAPSHOT_FORMAT = "qtrade.service/1"
 MAX_STEPS_PER_SUBMIT = 10_000
 _LIVE = ("pending", "open", "partially_filled")
+# Events whose effect the exchange and the clock can tell a restarted service again: after
+# them the snapshot may wait (at most snapshot_interval_seconds); anything else (a signal, a
+# manual action, a config) is saved before the run returns.
+_REDERIVABLE = (
+    OrderAccepted,
+    OrderFilled,
+    OrderCancelled,
+    OrderRejected,
+    PriceMoved,
+    TimePassed,
+    MarketRulesLoaded,
+    ExchangeStateChanged,
+)
 _log = logging.getLogger("qtrade.runtime")
 
 
@@ -114,7 +137,10 @@ class Runtime:
         self._configs: dict[str, int] = {}  # user id -> updated_at_ms of the config applied
         self._marks: dict[tuple[str, str], Decimal] = {}
         self.predictor = MomentumPredictor()
-        self._dirty = False
+        self._dirty = False  # state changed since the last snapshot
+        self._unsaved_commands = False  # commands decided since the last snapshot
+        self._must_save = False  # a change the exchange cannot tell us again (a signal...)
+        self._last_snapshot = monotonic()
         self.started = False
 
     # ------------------------------------------------------------------ properties
@@ -187,7 +213,22 @@ class Runtime:
             "configs": dict(self._configs),
         }
         self.store.save_snapshot(envelope, at_ms=self._now())
-        self._dirty = False
+        self._dirty = self._unsaved_commands = self._must_save = False
+        self._last_snapshot = self._monotonic()
+
+    def _snapshot_due(self) -> bool:
+        """Whether the end of a run must write the snapshot now (see the module docstring)."""
+        if not self._dirty:
+            return False
+        if self._must_save or self._state_lock.shared:
+            return True
+        elapsed = self._monotonic() - self._last_snapshot
+        return elapsed >= self.settings.snapshot_interval_seconds
+
+    def flush(self) -> None:
+        """Write the snapshot if anything changed since the last one (shutdown, scheduler)."""
+        if self._dirty:
+            self._save_snapshot()
 
     def now_ms(self) -> int:
         """Engine time: the clock, never earlier than the latest time the engine saw."""
@@ -228,10 +269,11 @@ class Runtime:
                 todo_commands.extend(decision.commands)
                 continue
             command = todo_commands.popleft()
-            if self._dirty:
-                self._save_snapshot()  # every state change committed before the exchange call
+            if self._unsaved_commands:
+                # every order is in the stored state before the exchange hears of it
+                self._save_snapshot()
             todo_events.extend(await self._carry_out(command))
-        if self._dirty:
+        if self._snapshot_due():
             self._save_snapshot()
         return total
 
@@ -242,6 +284,10 @@ class Runtime:
         decision = self._engine.handle(event)
         self._persister.persist(self._engine, event, decision, filled_before=before)
         self._dirty = True
+        if decision.commands:
+            self._unsaved_commands = True
+        if not isinstance(event, _REDERIVABLE):
+            self._must_save = True
         return decision
 
     async def _carry_out(self, command: Command, *, retry: bool = False) -> list[Event]:
@@ -586,6 +632,10 @@ class Runtime:
         return await self.submit(event)
 
     async def close(self) -> None:
+        """Write any state not yet in a snapshot, then close the exchange clients."""
+        async with self._alock:
+            if self._dirty and not self._state_lock.shared:
+                self._save_snapshot()
         for port in self.exchanges.values():
             closer = getattr(port, "close", None)
             if closer is not None:

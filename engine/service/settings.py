@@ -18,9 +18,12 @@ class ServiceSettings:
 
     ``mode``: ``sim`` (in-process simulator: order sync runs after every ``/admin`` call, engine
     time is the simulator's clock) or ``live`` (a scheduler syncs every
-    ``sync_interval_seconds`` of wall time). ``shared_database``: several worker processes use
-    the same database, so every state change takes a database lock and reloads the engine
-    snapshot when another process wrote a newer one. ``api_token`` guards the management
+    ``sync_interval_seconds`` of wall time). ``snapshot_interval_seconds``: how long the
+    engine snapshot may lag behind changes the exchange can report again (fills, prices,
+    ticks); orders, signals and manual actions are always saved at once.
+    ``shared_database``: several worker processes use the same database, so every state
+    change takes a database lock and reloads the engine snapshot when another process wrote
+    a newer one. ``api_token`` guards the management
     routes (bearer). Retry timings are in seconds of wall time.
     """
 
@@ -33,6 +36,7 @@ class ServiceSettings:
     retry_base_seconds: float = 1.0
     retry_max_seconds: float = 60.0
     rate_limit_max_wait_seconds: float = 10.0
+    snapshot_interval_seconds: float = 2.0
     shared_database: bool = False
     exchanges: tuple[str, ...] = field(default=("binance", "bybit"))
     log_file: Path | None = None
@@ -50,6 +54,8 @@ class ServiceSettings:
             raise ValueError(
                 "retry_base_seconds/retry_max_seconds: need 0 <= base <= max (invalid_value)"
             )
+        if self.snapshot_interval_seconds < 0:
+            raise ValueError("snapshot_interval_seconds: must be >= 0 (negative)")
         if self.rate_limit_max_wait_seconds < 0:
             raise ValueError("rate_limit_max_wait_seconds: must be >= 0 (negative)")
 
