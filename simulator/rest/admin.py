@@ -64,20 +64,23 @@ class SettingsBody(_Strict):
     response_lost_delay_ms: StrictInt
 
 
-def _unprocessable(field: str, message: str) -> HTTPException:
+def _unprocessable(field: str, message: str, *, index: int | None = None) -> HTTPException:
+    loc: list[Any] = ["body", field] if index is None else ["body", index, field]
     return HTTPException(
-        status_code=422,
-        detail=[{"loc": ["body", field], "msg": message, "type": "value_error"}],
+        status_code=422, detail=[{"loc": loc, "msg": message, "type": "value_error"}]
     )
 
 
-def _from_value_error(exc: ValueError, default_field: str) -> HTTPException:
-    """``ValueError("field: reason")`` (the simulator's convention) → a 422 naming field."""
+def _from_value_error(
+    exc: Exception, default_field: str, *, index: int | None = None
+) -> HTTPException:
+    """``ValueError("field: reason")`` (the simulator's convention) → a 422 naming field
+    (``index``: the position in a list body)."""
     text = str(exc)
     field, sep, message = text.partition(": ")
     if not sep or " " in field:
         field, message = default_field, text
-    return _unprocessable(field, message)
+    return _unprocessable(field, message, index=index)
 
 
 def json_safe(value: Any) -> Any:
@@ -261,25 +264,17 @@ def admin_router(context: RestContext) -> APIRouter:
                 try:
                     parsed.append(Fault.from_dict(item))
                 except (ValueError, TypeError) as exc:
-                    field, sep, message = str(exc).partition(": ")
-                    if not sep or " " in field:
-                        field, message = "kind", str(exc)
-                    loc: list[Any] = (
-                        ["body", index, field]
-                        if isinstance(body, list)
-                        else [
-                            "body",
-                            field,
-                        ]
-                    )
-                    detail = [{"loc": loc, "msg": message, "type": "value_error"}]
-                    raise HTTPException(422, detail=detail) from None
-            added = []
-            for fault in parsed:
+                    where = index if isinstance(body, list) else None
+                    raise _from_value_error(exc, "kind", index=where) from None
+            added: list[Fault] = []
+            for index, fault in enumerate(parsed):
                 try:
                     added.append(sim.faults.add(fault))
                 except ValueError as exc:
-                    raise _from_value_error(exc, "kind") from None
+                    for done in added:  # all or nothing
+                        sim.faults.remove(done.fault_id)
+                    where = index if isinstance(body, list) else None
+                    raise _from_value_error(exc, "kind", index=where) from None
             return {"faults": [json_safe(f.to_dict()) for f in added]}
 
     @router.delete("/faults")

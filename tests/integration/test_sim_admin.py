@@ -164,6 +164,8 @@ def test_fault_input_errors_name_the_field(server: SimServer) -> None:
     assert _field_error(
         server, "POST", "/admin/faults", [{"kind": "down"}, {"kind": "latency", "latency_ms": 0}]
     ) == [["body", 1, "latency_ms"]]
+    two = [{"kind": "down", "exchange": "binance"}, {"kind": "down", "exchange": "kraken"}]
+    assert _field_error(server, "POST", "/admin/faults", two) == [["body", 1, "exchange"]]
     assert server.admin("GET", "/admin/faults").json()["faults"] == []  # nothing half-added
 
 
