@@ -21,6 +21,7 @@ from simulator.errors import SimError
 from simulator.faults import Fault
 from simulator.models import SimEvent, SimOrder, SimTrade
 from simulator.rest.common import RestContext
+from simulator.rest.params import format_decimal
 
 __all__ = ["admin_router", "event_json", "order_json", "trade_json", "json_safe"]
 
@@ -321,9 +322,9 @@ def admin_router(context: RestContext) -> APIRouter:
                         raise HTTPException(404, detail=f"api_key: unknown account on {name}")
                     per_key[key] = {
                         asset: {
-                            "free": format(b.free, "f"),
-                            "locked": format(b.locked, "f"),
-                            "total": format(b.total, "f"),
+                            "free": format_decimal(b.free),
+                            "locked": format_decimal(b.locked),
+                            "total": format_decimal(b.total),
                         }
                         for asset, b in sorted(account.balances().items())
                     }
