@@ -118,6 +118,7 @@ def rest_round_trips(iterations: int, warmup: int) -> dict[str, Any]:
         process.terminate()
         process.wait(timeout=10)
     create_fetch = percentiles(round_trips)
+    ping_p50 = percentiles(ping)["p50_ms"]
     return {
         "server": "qtrade sim serve (separate process, uvicorn h11, loopback)",
         "client": f"ccxt {ccxt.__version__} sync binance",
@@ -126,6 +127,8 @@ def rest_round_trips(iterations: int, warmup: int) -> dict[str, Any]:
         "create_order_plus_fetch_order": create_fetch,
         "baseline_bare_ping_round_trip": percentiles(ping),
         "baseline_ccxt_fetch_time": percentiles(fetch_time),
+        # Load-independent view: two signed ccxt calls cost this many bare pings.
+        "create_fetch_p50_over_ping_p50": round(create_fetch["p50_ms"] / ping_p50, 2),
         "target_p50_ms": TARGET_P50_MS,
         "meets_target": create_fetch["p50_ms"] < TARGET_P50_MS,
     }
