@@ -89,6 +89,7 @@ class PendingCommands:
         self._max = max_seconds
         self._rng = rng
         self._items: dict[str, PendingCommand] = {}
+        self.changes = 0  # bumped on every change, so the runtime knows to save it
 
     def __len__(self) -> int:
         return len(self._items)
@@ -107,10 +108,12 @@ class PendingCommands:
         attempts = 1 if item is None else item.attempts + 1
         item = PendingCommand(command, attempts, now + self.backoff(attempts))
         self._items[item.key] = item
+        self.changes += 1
         return item
 
     def discard(self, command: PlaceOrder | CancelOrder) -> None:
-        self._items.pop(PendingCommand(command, 0, 0.0).key, None)
+        if self._items.pop(PendingCommand(command, 0, 0.0).key, None) is not None:
+            self.changes += 1
 
     def due(self, now: float, *, force: bool = False) -> list[PendingCommand]:
         """The commands to retry now (all of them with ``force``), oldest key first."""

@@ -230,6 +230,16 @@ class Runtime:
         if self._dirty:
             self._save_snapshot()
 
+    def _mark_refresh(self, exchange: str, *, needed: bool) -> None:
+        """Remember (or forget) that an exchange's market rules must be reloaded."""
+        if needed == (exchange in self._refresh_pending):
+            return
+        if needed:
+            self._refresh_pending.add(exchange)
+        else:
+            self._refresh_pending.discard(exchange)
+        self._dirty = True
+
     def now_ms(self) -> int:
         """Engine time: the clock, never earlier than the latest time the engine saw."""
         return max(self.clock.now_ms(), self._engine.now_ms)
@@ -291,6 +301,14 @@ class Runtime:
         return decision
 
     async def _carry_out(self, command: Command, *, retry: bool = False) -> list[Event]:
+        before = self.pending.changes
+        try:
+            return await self._send(command, retry=retry)
+        finally:
+            if self.pending.changes != before:
+                self._dirty = True  # the pending set travels in the snapshot
+
+    async def _send(self, command: Command, *, retry: bool) -> list[Event]:
         if isinstance(command, PlaceOrder):
             return await self._place(command, retry=retry)
         if isinstance(command, CancelOrder):
@@ -298,9 +316,9 @@ class Runtime:
         if isinstance(command, RefreshMarketRules):
             result = await self.executor.load_markets(command.exchange)
             if result.deferred:
-                self._refresh_pending.add(command.exchange)
+                self._mark_refresh(command.exchange, needed=True)
             else:
-                self._refresh_pending.discard(command.exchange)
+                self._mark_refresh(command.exchange, needed=False)
             return self._finish(result)
         raise TypeError(f"command: unknown command {type(command).__name__}")
 
@@ -396,7 +414,7 @@ class Runtime:
             for exchange in sorted(self.exchanges):
                 result = await self.executor.load_markets(exchange)
                 if result.deferred:
-                    self._refresh_pending.add(exchange)
+                    self._mark_refresh(exchange, needed=True)
                 events.extend(self._finish(result))
             await self._run(events)
             await self._reconcile()
@@ -498,9 +516,9 @@ class Runtime:
                     if isinstance(event, MarketRulesLoaded):
                         rules = event.rules
                 if result.deferred:
-                    self._refresh_pending.add(name)
+                    self._mark_refresh(name, needed=True)
                 else:
-                    self._refresh_pending.discard(name)
+                    self._mark_refresh(name, needed=False)
                 await self._run(self._finish(result))
                 results.append((name, rules, result.error))
         return results

@@ -33,23 +33,20 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from fastapi import FastAPI
-
-from engine.adapters.ccxt_exchange import CcxtExchange
-from engine.adapters.sql_store import SqlStore
-from engine.api.app import create_app
 from engine.config import ConfigError, load_user_config
-from engine.core import Engine
-from engine.ports import Clock, ExchangePort
 from engine.service.auth import ApiToken, TokenError, load_or_create_api_token
-from engine.service.coordination import state_lock_for
-from engine.service.logs import configure_logging
-from engine.service.runtime import Runtime
 from engine.service.settings import DEFAULT_DATABASE_URL, ServiceSettings
-from engine.service.users import config_document, user_record_from_config
 from engine.store import Store, UserRecord
+
+# FastAPI, SQLAlchemy and ccxt are imported where they are used, so ``qtrade --help`` and the
+# light sub-commands start fast.
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+    from engine.ports import Clock, ExchangePort
+    from engine.service.runtime import Runtime
 
 __all__ = [
     "OPTIONS_ENV",
@@ -154,6 +151,8 @@ def _namespace(options: ServeOptions) -> str:
 
 def sync_user_files(store: Store, files: Sequence[str], now_ms: int) -> list[UserRecord]:
     """Create (or update) the users of config files; returns their records."""
+    from engine.service.users import config_document, user_record_from_config
+
     records: list[UserRecord] = []
     for name in files:
         config = load_user_config(name)
@@ -202,6 +201,8 @@ def _sim_exchanges(
 def _ccxt_exchanges(
     options: ServeOptions, environ: Mapping[str, str], clock: Clock
 ) -> dict[str, ExchangePort]:
+    from engine.adapters.ccxt_exchange import CcxtExchange
+
     rng = random.Random(options.seed)
     ports: dict[str, ExchangePort] = {}
     if options.exchange == "sim":
@@ -238,6 +239,12 @@ def build_service(
     shared_database: bool | None = None,
 ) -> Service:
     """Wire a service from ``options``: store, exchanges, clock, runtime, app."""
+    from engine.adapters.sql_store import SqlStore
+    from engine.api.app import create_app
+    from engine.core import Engine
+    from engine.service.coordination import state_lock_for
+    from engine.service.runtime import Runtime
+
     env = os.environ if environ is None else environ
     data_dir = Path(options.data_dir)
     token = load_or_create_api_token(data_dir, env)
@@ -382,6 +389,9 @@ def _announce(options: ServeOptions, token: ApiToken, url: str) -> None:
 
 def run(args: argparse.Namespace) -> int:
     import uvicorn
+
+    from engine.adapters.sql_store import SqlStore
+    from engine.service.logs import configure_logging
 
     options = _options(args)
     if options.workers < 1:

@@ -22,10 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from engine.adapters.crypto import SecretKeyError, mask_secret
-from engine.adapters.sql_store import SqlStore
 from engine.api.convert import iso
 from engine.config import ConfigError, load_user_config
-from engine.service.users import create_user
 from engine.store import ExchangeCredentials, Store, StoreError
 from qtrade.commands.serve import ServeOptions, WallClock, database_url
 
@@ -33,6 +31,8 @@ __all__ = ["register", "open_store", "run_create", "run_list", "run_set_keys"]
 
 
 def open_store(args: argparse.Namespace) -> Store:
+    from engine.adapters.sql_store import SqlStore  # SQLAlchemy only when a command needs it
+
     options = ServeOptions(db=args.db, data_dir=args.data_dir, db_schema=args.db_schema)
     return SqlStore(
         database_url(options, os.environ), data_dir=Path(args.data_dir), schema=args.db_schema
@@ -79,6 +79,8 @@ def run_create(args: argparse.Namespace) -> int:
         for error in exc.errors:
             print(f"{args.config}: {error} [{error.code}]", file=sys.stderr)
         return 1
+    from engine.service.users import create_user
+
     store = open_store(args)
     try:
         user = create_user(store, config, now_ms=WallClock().now_ms())
