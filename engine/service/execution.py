@@ -199,10 +199,13 @@ class Executor:
             for user_id in self._users_of(exchange)
         ]
 
-    def succeeded(self, exchange: str) -> ExecResult:
-        """Record a successful call; leaving ``auth_failed`` tells the engine."""
-        previous = self.health.set(exchange, ConnectionState.OK)
+    def succeeded(self, exchange: str, *, private: bool = True) -> ExecResult:
+        """Record a successful call; leaving ``auth_failed`` tells the engine. A public call
+        (prices, markets) proves nothing about the keys: it never clears ``auth_failed``."""
         result = ExecResult()
+        if not private and self.health.state(exchange) is ConnectionState.AUTH_FAILED:
+            return result
+        previous = self.health.set(exchange, ConnectionState.OK)
         if previous is not ConnectionState.OK:
             result.alerts.append(
                 self._alert(
@@ -256,7 +259,12 @@ class Executor:
         return result
 
     async def _call(
-        self, exchange: str, action: Callable[[], Awaitable[T]], **context: Any
+        self,
+        exchange: str,
+        action: Callable[[], Awaitable[T]],
+        *,
+        private: bool = True,
+        **context: Any,
     ) -> tuple[T | None, ExecResult]:
         """Run one port call; honour one Retry-After; translate failures into a result."""
         notes: list[EventRecord] = []
@@ -284,7 +292,7 @@ class Executor:
             result = self.failed(exchange, error, **context)
             result.alerts[:0] = notes
             return None, result
-        result = self.succeeded(exchange)
+        result = self.succeeded(exchange, private=private)
         result.alerts[:0] = notes
         return value, result
 
@@ -315,7 +323,11 @@ class Executor:
                     return found
             return await port.place_order(command)
 
-        context = {"client_order_id": cid, "user_id": command.user_id, "symbol": command.symbol}
+        context: dict[str, Any] = {
+            "client_order_id": cid,
+            "user_id": command.user_id,
+            "symbol": command.symbol,
+        }
         try:
             report, result = await self._call(command.exchange, send, **context)
         except OrderRejectedError as error:
@@ -359,7 +371,11 @@ class Executor:
                 # already gone (filled, cancelled, never arrived): ask what it became
                 return await port.fetch_order(command.symbol, cid)
 
-        context = {"client_order_id": cid, "user_id": command.user_id, "symbol": command.symbol}
+        context: dict[str, Any] = {
+            "client_order_id": cid,
+            "user_id": command.user_id,
+            "symbol": command.symbol,
+        }
         report, result = await self._call(command.exchange, send, **context)
         if report is None:
             if result.error is None:  # the exchange has no such order: nothing rests
@@ -412,7 +428,7 @@ class Executor:
             return await port.fetch_price(symbol)
 
         try:
-            return await self._call(exchange, send, symbol=symbol)
+            return await self._call(exchange, send, private=False, symbol=symbol)
         except (NotFound, OrderRejectedError) as error:
             return None, ExecResult(error=str(error))
 
@@ -425,7 +441,7 @@ class Executor:
             return await port.load_markets()
 
         try:
-            rules, result = await self._call(exchange, send)
+            rules, result = await self._call(exchange, send, private=False)
         except (NotFound, OrderRejectedError) as error:
             return ExecResult(error=str(error))
         if rules is None:

@@ -178,3 +178,35 @@ async def test_response_lost_on_the_exit_order_closes_exactly_once() -> None:
         group = (await client.get("/positions/g1", headers=AUTH)).json()
     assert group["status"] == "closed"
     assert _purposes(service)["exit"] == 1
+
+
+async def test_rate_limit_during_exit_waits_and_closes_at_once() -> None:
+    service = build_sim_service()
+    async with service.client() as client:
+        await _webhook(service, client)
+        await _fault(client, kind="rate_limit", endpoint="order.cancel", count=1, retry_after_s=1)
+        closed = (await client.post("/positions/g1/close", headers=AUTH)).json()
+    assert closed == {"group_id": "g1", "status": "closed"}
+    counts = _purposes(service)
+    assert (counts["entry"], counts["exit"]) == (1, 1)
+
+
+async def test_bad_keys_during_exit_alert_then_the_exit_completes_once_keys_work() -> None:
+    service = build_sim_service()
+    async with service.client() as client:
+        await _webhook(service, client)
+        await _fault(client, kind="bad_keys", endpoint="order.cancel", count=1)
+        await client.post("/positions/g1/close", headers=AUTH)
+        await client.post("/admin/advance", json={"seconds": "1"})
+        group = (await client.get("/positions/g1", headers=AUTH)).json()
+        health = await _health(client)
+    assert [a.data["reason"] for a in _alerts(service) if a.severity is Severity.CRITICAL] == [
+        "exchange_auth_failed"
+    ]
+    # the refused cancel is sent again once signed calls work: both DCA legs end cancelled
+    statuses = {o.client_order_id: o.status.value for o in service.sim_orders()}
+    assert statuses["t-g1-p0-l1-dca-0"] == statuses["t-g1-p0-l2-dca-0"] == "CANCELED"
+    assert group["status"] == "closed"
+    assert health["binance"] == "ok"
+    counts = _purposes(service)
+    assert (counts["entry"], counts["exit"]) == (1, 1)
