@@ -1,0 +1,93 @@
+"""Project-wide pytest configuration: the ``--backend`` option of the feature suite, the
+markers its Gherkin tags become, and the step library (tests/steps/) as plugins.
+
+Step modules are loaded here with ``pytest_plugins`` and never imported from a ``test_*.py``
+file (pytest-bdd #630: scenarios would be collected twice).
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from tests.steps.backends import BACKENDS
+
+pytest_plugins = [
+    "tests.steps.world_fixture",
+    "tests.steps.system_steps",
+    "tests.steps.signal_steps",
+    "tests.steps.position_steps",
+    "tests.steps.exchange_steps",
+    "tests.steps.log_steps",
+    "tests.steps.risk_steps",
+    "tests.steps.data_steps",
+    "tests.steps.stress_steps",
+    "tests.steps.e2e_steps",
+]
+
+_PLAN_TESTS = [
+    "1_1",
+    "1_2",
+    "1_3",
+    "1_4",
+    "1_5",
+    "2_1",
+    "2_2",
+    "2_3",
+    "3_1",
+    "4_1",
+    "4_2",
+    "4_3",
+    "4_4",
+    "4_5",
+    "6_1",
+    "6_2",
+    "7_1",
+    "7_2",
+]
+# Gherkin tags used by features/ (pytest-bdd turns each into a marker; --strict-markers is on)
+FEATURE_TAGS = {
+    **{f"phase{n}": f"testing plan phase {n}" for n in (1, 2, 3, 4, 6, 7)},
+    **{f"t{test}": f"testing plan test {test.replace('_', '.')}" for test in _PLAN_TESTS},
+    "e2e": "the e2e prediction-to-profit flow",
+    "needs_price_control": "moves prices or injects faults through the simulator (not testnet)",
+    "needs_market_change": "relists a market in the in-process simulator (sim backend only)",
+}
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--backend",
+        action="store",
+        default=None,
+        choices=BACKENDS,
+        help="feature suite backend: sim (default), sim-rest or testnet; env QTRADE_BACKEND",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    for tag, meaning in FEATURE_TAGS.items():
+        config.addinivalue_line("markers", f"{tag}: {meaning}")
+
+
+def selected_backend(config: pytest.Config) -> str:
+    chosen = config.getoption("--backend") or os.environ.get("QTRADE_BACKEND") or "sim"
+    if chosen not in BACKENDS:
+        raise pytest.UsageError(f"QTRADE_BACKEND: unknown backend {chosen!r}; use {BACKENDS}")
+    return str(chosen)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    backend = selected_backend(config)
+    for item in items:
+        if backend == "testnet" and item.get_closest_marker("needs_price_control"):
+            item.add_marker(
+                pytest.mark.skip(reason="needs_price_control: the testnet's prices cannot be moved")
+            )
+        if backend != "sim" and item.get_closest_marker("needs_market_change"):
+            item.add_marker(
+                pytest.mark.skip(
+                    reason=f"needs_market_change: backend {backend} cannot relist a market"
+                )
+            )
