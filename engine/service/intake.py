@@ -21,6 +21,7 @@ The steps, in order, and what each failure stores:
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import uuid
 from collections.abc import Callable
@@ -31,6 +32,7 @@ from engine.config import ConfigError, UserConfig, parse_user_config
 from engine.domain import Category, Outcome, Severity
 from engine.domain.events import SignalReceived
 from engine.service.auth import webhook_authentic
+from engine.service.logs import log_audit
 from engine.service.runtime import Runtime
 from engine.signals import (
     SignalError,
@@ -129,7 +131,7 @@ class WebhookIntake:
             user_id=user_id,
         )
         self.store.save_batch(StoreBatch(events=[event]))
-        _log.info("%s %s", message, event.data)
+        log_audit([event])
 
     def _config(self, user: UserRecord) -> UserConfig | None:
         cached = self._configs.get(user.user_id)
@@ -244,6 +246,7 @@ class WebhookIntake:
             user_id=user.user_id,
         )
         self.store.save_batch(StoreBatch(signals=[record], events=[event]))
+        log_audit([event])
 
     async def accept(self, user: UserRecord, payload: dict[str, Any]) -> IntakeResponse:
         """Handle a payload from an already authenticated caller (``/trades/place``)."""
@@ -271,6 +274,12 @@ class WebhookIntake:
             if not claimed:
                 return self._duplicate(user, signal, window_start)
         try:
+            price = await self.runtime.observe_price(
+                signal.exchange, signal.symbol, refresh=signal.entry_price is None
+            )
+            if signal.entry_price is None and price is not None:
+                # SPEC §2: no entry price -> the exchange's last price, taken at receipt
+                signal = dataclasses.replace(signal, entry_price=price)
             decision = await self.runtime.submit(SignalReceived(signal, now))
         except Exception:
             _log.exception("engine failed on signal %s", signal_id)
@@ -319,6 +328,7 @@ class WebhookIntake:
             exchange=signal.exchange,
         )
         self.store.save_batch(StoreBatch(signals=[record], events=[event]))
+        log_audit([event])
         return _accepted(signal.signal_id, Outcome.DUPLICATE.value, None, group_id)
 
     def _store_error(self, user: UserRecord, signal: Any) -> None:
@@ -340,3 +350,4 @@ class WebhookIntake:
             user_id=user.user_id,
         )
         self.store.save_batch(StoreBatch(signals=[record], events=[event]))
+        log_audit([event])

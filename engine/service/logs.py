@@ -11,10 +11,13 @@ import json
 import logging
 import logging.handlers
 import sys
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 
-__all__ = ["JsonFormatter", "configure_logging", "LOGGER_NAME"]
+from engine.store import EventRecord
+
+__all__ = ["JsonFormatter", "configure_logging", "log_audit", "LOGGER_NAME"]
 
 LOGGER_NAME = "qtrade"
 _HANDLER_MARK = "_qtrade_handler"
@@ -30,9 +33,40 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
+        fields = getattr(record, "fields", None)
+        if isinstance(fields, dict):
+            entry.update({k: v for k, v in fields.items() if k not in entry})
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
         return json.dumps(entry, default=str)
+
+
+_AUDIT = logging.getLogger(LOGGER_NAME + ".audit")
+_LEVELS = {
+    "debug": logging.DEBUG,
+    "info": logging.INFO,
+    "warning": logging.WARNING,
+    "error": logging.ERROR,
+    "critical": logging.CRITICAL,
+}
+
+
+def log_audit(events: Iterable[EventRecord]) -> None:
+    """Every audit event also becomes a log line (category, severity, message, data)."""
+    for event in events:
+        level = _LEVELS.get(event.severity.value, logging.INFO)
+        if not _AUDIT.isEnabledFor(level):
+            continue
+        fields = {
+            "category": event.category.value,
+            "severity": event.severity.value,
+            "at_ms": event.at_ms,
+            "user_id": event.user_id,
+            "symbol": event.symbol,
+            "exchange": event.exchange,
+            "data": event.data,
+        }
+        _AUDIT.log(level, event.message, extra={"fields": fields})
 
 
 def configure_logging(

@@ -23,6 +23,7 @@ from engine.domain.events import (
     OrderRejected,
     SignalReceived,
 )
+from engine.service.logs import log_audit
 from engine.service.records import (
     event_record,
     group_records,
@@ -158,6 +159,7 @@ class EnginePersister:
         batch.events.extend(event_record(audit) for audit in decision.audit)
         batch.events.extend(alerts)
         self.store.save_batch(batch.freeze(decision))
+        log_audit(batch.events)
         for signal_id, outcome in updates:
             try:
                 self.store.update_signal_outcome(
@@ -171,6 +173,7 @@ class EnginePersister:
         events = list(alerts)
         if events:
             self.store.save_batch(StoreBatch(events=events))
+            log_audit(events)
 
     def _group(self, engine: Engine, group_id: str, batch: _Batch, reasons: dict[str, str]) -> None:
         view = engine.group(group_id)

@@ -25,7 +25,6 @@ are booked and nothing that exists is sent again.
 from __future__ import annotations
 
 import asyncio
-import logging
 import random
 import time
 from collections import deque
@@ -92,7 +91,6 @@ _REDERIVABLE = (
     MarketRulesLoaded,
     ExchangeStateChanged,
 )
-_log = logging.getLogger("qtrade.runtime")
 
 
 class Runtime:
@@ -323,9 +321,7 @@ class Runtime:
         raise TypeError(f"command: unknown command {type(command).__name__}")
 
     def _finish(self, result: ExecResult) -> list[Event]:
-        self._persister.write_alerts(result.alerts)
-        for alert in result.alerts:
-            _log.warning("%s %s", alert.message, alert.data)
+        self._persister.write_alerts(result.alerts)  # stored and logged
         return result.events
 
     async def _place(self, command: PlaceOrder, *, retry: bool) -> list[Event]:
@@ -638,6 +634,25 @@ class Runtime:
             self._marks[(exchange, symbol)] = price
             events.append(PriceMoved(exchange, symbol, price, self._now()))
         return await self._run(events) if events else Decision()
+
+    async def observe_price(self, exchange: str, symbol: str, *, refresh: bool) -> Decimal | None:
+        """Make sure the engine knows ``symbol``'s price before a signal needs it; returns the
+        price fetched now (``None`` when none was fetched or the exchange gave none). Fetches
+        when the runtime has fed no price for the market yet, or always with ``refresh``."""
+        if exchange not in self.exchanges:
+            return None
+        if not refresh and (exchange, symbol) in self._marks:
+            return None
+        price, result = await self.executor.price(exchange, symbol)
+        async with self.exclusive():
+            events = self._finish(result)
+            if price is not None and price > 0:
+                self.predictor.observe(exchange, symbol, price)
+                self._marks[(exchange, symbol)] = price
+                events.append(PriceMoved(exchange, symbol, price, self._now()))
+            if events:
+                await self._run(events)
+        return price if price is not None and price > 0 else None
 
     # ------------------------------------------------------------------ dry runs
     def projected_risk_actions(self, user_id: str) -> list[RiskAction]:

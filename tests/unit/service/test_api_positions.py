@@ -153,3 +153,20 @@ async def test_health_is_public_and_has_no_secrets(service: SimService) -> None:
     text = str(body)
     assert service.user.webhook_secret not in text
     assert "test-token" not in text
+
+
+async def test_a_signal_without_entry_price_uses_the_exchanges_last_price(
+    service: SimService,
+) -> None:
+    async with service.client() as client:
+        await client.post(
+            "/admin/price", json={"exchange": "binance", "symbol": "BTCUSDT", "price": "96000"}
+        )
+        opened = await _open(service, client, entry_price=None, close_price=None)
+        group = (await client.get(f"/positions/{opened['group_id']}", headers=AUTH)).json()
+    assert opened["outcome"] == "opened"
+    [pyramid] = group["pyramids"]
+    # capital = order size × last price = 0.001 × 96000 = 96.000; leg 0: 96 × 20 % / 96000
+    assert Decimal(pyramid["entry_price"]) == Decimal(96000)
+    assert Decimal(pyramid["capital"]) == Decimal(96)
+    assert pyramid["legs"][0]["quantity"] == "0.00020"
