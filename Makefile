@@ -22,7 +22,7 @@ $(CHROMIUM):
 	fi
 
 run: $(STAMP)
-	$(BIN)/qtrade demo
+	$(BIN)/qtrade run
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
