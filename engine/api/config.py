@@ -7,7 +7,14 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 
-from engine.api.deps import AUTH_RESPONSES, ApiError, error_response, fresh_runtime, require_token
+from engine.api.deps import (
+    AUTH_RESPONSES,
+    CONFLICT_RESPONSES,
+    ApiError,
+    error_response,
+    fresh_runtime,
+    require_token,
+)
 from engine.api.schemas import (
     ConfigApplyResponse,
     ConfigFieldErrorModel,
@@ -19,7 +26,7 @@ from engine.config import ConfigError, UserConfig, parse_user_config
 from engine.service.jsonpos import with_positions
 from engine.service.runtime import Runtime
 from engine.service.users import apply_config, import_user, masked_config, stored_config
-from engine.store import UserRecord
+from engine.store import StoreError, UserRecord
 
 __all__ = ["router", "CONFIG_BODY"]
 
@@ -117,7 +124,7 @@ async def validate_config(request: Request) -> ConfigValidateResponse:
 @router.put(
     "/config/{user_id}",
     response_model=ConfigApplyResponse,
-    responses=AUTH_RESPONSES,
+    responses=CONFLICT_RESPONSES,
     openapi_extra=CONFIG_BODY,
 )
 async def put_config(
@@ -132,7 +139,10 @@ async def put_config(
         return error_response(422, [e.model_dump() for e in _errors(invalid.error, invalid.text)])
     if config.id is not None and config.id != user_id:
         raise ApiError(422, "id", f"config id {config.id!r} is not {user_id!r}", "id_mismatch")
-    updated = await apply_config(runtime, user, config)
+    try:
+        updated = await apply_config(runtime, user, config)
+    except StoreError as exc:
+        raise ApiError(409, exc.field or "config", str(exc), exc.reason) from None
     return ConfigApplyResponse(user_id=user_id, applied=True, config=masked_config(updated))
 
 
@@ -147,7 +157,7 @@ async def export_config(user_id: str, runtime: Runtime = Depends(fresh_runtime))
 @router.post(
     "/config/import",
     response_model=ConfigImportResponse,
-    responses=AUTH_RESPONSES,
+    responses=CONFLICT_RESPONSES,
     openapi_extra=CONFIG_BODY,
 )
 async def import_config(request: Request, runtime: Runtime = Depends(fresh_runtime)) -> Any:
@@ -156,5 +166,8 @@ async def import_config(request: Request, runtime: Runtime = Depends(fresh_runti
         config = await _parse(request)
     except _Invalid as invalid:
         return error_response(422, [e.model_dump() for e in _errors(invalid.error, invalid.text)])
-    user, created = await import_user(runtime, config)
+    try:
+        user, created = await import_user(runtime, config)
+    except StoreError as exc:
+        raise ApiError(409, exc.field or "config", str(exc), exc.reason) from None
     return ConfigImportResponse(user_id=user.user_id, username=user.username, created=created)

@@ -18,6 +18,7 @@ __all__ = [
     "ApiError",
     "ERROR_RESPONSES",
     "AUTH_RESPONSES",
+    "CONFLICT_RESPONSES",
     "error_response",
     "require_token",
     "runtime_of",
@@ -53,6 +54,10 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
 AUTH_RESPONSES: dict[int | str, dict[str, Any]] = {
     401: {"model": ErrorResponse, "description": "Missing or wrong bearer token"},
     **ERROR_RESPONSES,
+}
+CONFLICT_RESPONSES: dict[int | str, dict[str, Any]] = {
+    **AUTH_RESPONSES,
+    409: {"model": ErrorResponse, "description": "The id or username is taken"},
 }
 
 

@@ -41,6 +41,8 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, default=str)
 
 
+# Until configure_logging attaches handlers, the service logs nowhere (no lastResort output).
+logging.getLogger(LOGGER_NAME).addHandler(logging.NullHandler())
 _AUDIT = logging.getLogger(LOGGER_NAME + ".audit")
 _LEVELS = {
     "debug": logging.DEBUG,

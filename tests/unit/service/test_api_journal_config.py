@@ -142,3 +142,13 @@ async def test_precision_refresh_reports_rules() -> None:
         Decimal("5"),
     ]
     assert unknown.status_code == 404
+
+
+async def test_import_with_a_taken_username_is_a_conflict() -> None:
+    service = build_sim_service()
+    config = json.loads(SEED_USER_FILE.read_text())
+    config["id"] = "another-id"  # a new user, but the seed's username "maaz" is taken
+    async with service.client() as client:
+        response = await client.post("/config/import", headers=AUTH, json=config)
+    assert response.status_code == 409
+    assert response.json()["detail"][0]["code"] == "duplicate_username"
