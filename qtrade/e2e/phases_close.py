@@ -88,7 +88,7 @@ def _verify_fill(ctx: FlowContext, trade: TradeState) -> str:
     if not on_exchange:
         raise ValueError(f"the exchange does not show {order['client_order_id']} filled: {seen}")
     trade.status, trade.fill_quantity, trade.fill_price = "filled", quantity, price
-    return f"{quantity} @ {price}; exchange order {seen[0]['order_id']} FILLED"
+    return f"{quantity:f} @ {price:f}; exchange order {seen[0]['order_id']} FILLED"
 
 
 def fill_verification(ctx: FlowContext, log: PhaseLog) -> None:
@@ -124,12 +124,12 @@ def _position_problems(trade: TradeState, row: dict[str, Any]) -> tuple[list[str
     expected = (mark - average) * quantity * sign  # SPEC §6.2
     problems = []
     if quantity != trade.fill_quantity:
-        problems.append(f"quantity {quantity} != filled {trade.fill_quantity}")
+        problems.append(f"quantity {quantity:f} != filled {trade.fill_quantity}")
     if average != trade.fill_price:
-        problems.append(f"average entry {average} != fill price {trade.fill_price}")
+        problems.append(f"average entry {average:f} != fill price {trade.fill_price}")
     if unrealised != expected:
-        problems.append(f"unrealised {unrealised} != (mark - average) x qty = {expected}")
-    return problems, f"{quantity} @ {average}, mark {mark}, unrealised {unrealised}"
+        problems.append(f"unrealised {unrealised:f} != (mark - average) x qty = {expected:f}")
+    return problems, f"{quantity:f} @ {average:f}, mark {mark:f}, unrealised {unrealised:f}"
 
 
 def position_monitoring(ctx: FlowContext, log: PhaseLog) -> None:
@@ -158,7 +158,7 @@ def position_monitoring(ctx: FlowContext, log: PhaseLog) -> None:
         "risk metrics track the positions",
         int(metrics["open_groups"]) >= real and exposure <= cap,
         f"open groups {metrics['open_groups']}, pool {metrics['pool_used']}/{metrics['pool_max']},"
-        f" exposure {exposure} of {cap}",
+        f" exposure {exposure:f} of {cap:f}",
     )
 
 
@@ -172,7 +172,9 @@ def _levels_in_place(ctx: FlowContext, trade: TradeState, row: dict[str, Any] | 
     problems = []
     targets = [dec(p, "take_profit_prices") for p in row.get("take_profit_prices", [])]
     if trade.take_profit not in targets:
-        problems.append(f"take-profit {trade.take_profit} not in {targets}")
+        problems.append(
+            f"take-profit {trade.take_profit} not in {[format(t, 'f') for t in targets]}"
+        )
     stop = row.get("stop_price")
     if stop is None or dec(stop, "stop_price") != trade.stop_loss:
         problems.append(f"stop {stop} != {trade.stop_loss}")
@@ -355,8 +357,8 @@ def _settle(ctx: FlowContext, trade: TradeState, log: PhaseLog) -> Decimal:
     log.check(
         f"{trade.symbol} settled",
         trade.status == "closed" and recomputed == engine_pnl,
-        f"{group['status']} ({group.get('close_reason')}), realised {engine_pnl}, "
-        f"from fills {recomputed}"
+        f"{group['status']} ({group.get('close_reason')}), realised {engine_pnl:f}, "
+        f"from fills {recomputed:f}"
         + (", resting orders cancelled" if trade.settled_by_flow else ""),
     )
     return engine_pnl
@@ -409,6 +411,6 @@ def settlement(ctx: FlowContext, log: PhaseLog) -> None:
     log.check(
         "metrics agree with the trades",
         moved == realised and newly_closed == closed,
-        f"realised PnL moved {moved} (trades {realised}); {newly_closed} groups closed "
+        f"realised PnL moved {moved:f} (trades {realised:f}); {newly_closed} groups closed "
         f"(trades {closed}); win rate {metrics.get('win_rate')}",
     )

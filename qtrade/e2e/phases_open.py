@@ -171,13 +171,13 @@ def prediction(ctx: FlowContext, log: PhaseLog) -> None:
             log.check(
                 f"{symbol} prediction from the {source}",
                 True,
-                f"{found.action}, confidence {found.confidence}, "
-                f"predicted return {found.predicted_return}",
+                f"{found.action}, confidence {found.confidence:f}, "
+                f"predicted return {found.predicted_return:f}",
             )
             continue
         synthetic = ctx.fallback.predict(symbol, settings.exchange)
         state.predictions[symbol] = synthetic
-        summary = f"{synthetic.action}, confidence {synthetic.confidence} (built-in predictor)"
+        summary = f"{synthetic.action}, confidence {synthetic.confidence:f} (built-in predictor)"
         if source is None:
             log.check(f"{symbol} prediction from the built-in predictor", True, summary)
             log.use_fallback("built_in_predictor", degraded=False)
@@ -233,7 +233,9 @@ def signal_generation(ctx: FlowContext, log: PhaseLog) -> None:
             continue
         state.signals.append(SignalNote(symbol, found.action, side, "actionable"))
         state.trades.append(TradeState(symbol, side, found, price))
-        log.check(f"{symbol} signal", True, f"{side} at {price} (confidence {found.confidence})")
+        log.check(
+            f"{symbol} signal", True, f"{side} at {price:f} (confidence {found.confidence:f})"
+        )
     actionable = len(state.trades)
     log.check(
         "actionable signals",
@@ -268,16 +270,18 @@ def _gate_problems(
     problems = []
     for leg in trade.legs:
         if leg.quantity < market.min_qty or leg.quantity <= 0:
-            problems.append(f"leg {leg.index} quantity {leg.quantity} < min qty {market.min_qty}")
+            problems.append(
+                f"leg {leg.index} quantity {leg.quantity:f} < min qty {market.min_qty:f}"
+            )
         elif leg.notional < market.min_notional:
             problems.append(
-                f"leg {leg.index} notional {leg.notional} < min notional {market.min_notional}"
+                f"leg {leg.index} notional {leg.notional:f} < min notional {market.min_notional:f}"
             )
     long = trade.side == "long"
     if not ((stop < price < take_profit) if long else (take_profit < price < stop)):
         problems.append(f"levels out of order: stop {stop}, price {price}, TP {take_profit}")
     if room["exposure"] < settings.capital_usd:
-        problems.append(f"exposure room {room['exposure']} < capital {settings.capital_usd}")
+        problems.append(f"exposure room {room['exposure']:f} < capital {settings.capital_usd:f}")
     if room["slots"] < 1:
         problems.append("no free pool slot")
     return problems
