@@ -118,9 +118,19 @@ def _remove_queued_for(ctx: Context, user: UserState, keys: list[GroupKey]) -> b
 
 
 def _exit(ctx: Context, user: UserState, signal: Signal) -> Result:
+    """Close the open group(s) the exit names and drop the queued entries of the same side.
+
+    With a side: that side's group and queued entry. Without one (SPEC §2: "the side of the
+    open group"): the open group(s) of the key and the queued entries of *their* sides, so a
+    signal of the opposite side waiting for the group to close (``opposite_side_open``,
+    SPEC §7) stays queued and is promoted when the group has closed. With nothing open, a
+    sideless exit removes the key's queued entries of both sides (the strategy is flat).
+    """
     keys = [signal.group_key(side) for side in _sides(signal)]
-    removed = _remove_queued_for(ctx, user, keys)
     groups = [g for g in (ctx.state.open_group_for(key) for key in keys) if g is not None]
+    if groups and signal.side is None:
+        keys = [group.key for group in groups]
+    removed = _remove_queued_for(ctx, user, keys)
     for group in groups:
         begin_close(ctx, group, OrderPurpose.EXIT, "exit_signal")
     if groups:
