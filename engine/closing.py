@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from engine.accounting import allocate_pro_rata
+from engine.accounting import allocate_pro_rata, leg_sellable, sellable, step_allocation
 from engine.context import Context
 from engine.domain import (
     ZERO,
@@ -111,16 +111,16 @@ def close_partially(
 ) -> bool:
     """Close ``quantity`` of the group pro rata over its legs (risk offsets, ``reduce``).
 
-    Closing everything available is a full exit instead. Returns ``False`` when nothing can
-    be closed."""
-    available = group.available_quantity
-    if quantity <= 0 or available <= 0 or group.status is GroupStatus.CLOSING:
-        return False
-    if quantity >= available:
-        return begin_close(ctx, group, purpose, purpose.value)
+    Closing everything sellable (the available quantity rounded down to the step) is a full
+    exit instead. Returns ``False`` when nothing can be closed."""
     rules = ctx.group_rules(group)
-    legs = group.legs
     assert rules.step_size is not None
+    most = sellable(group.available_quantity, rules.step_size)
+    if quantity <= 0 or most <= 0 or group.status is GroupStatus.CLOSING:
+        return False
+    if quantity >= most:
+        return begin_close(ctx, group, purpose, purpose.value)
+    legs = group.legs
     shares = allocate_pro_rata(quantity, [leg.available_quantity for leg in legs], rules.step_size)
     targets: list[CloseTarget] = []
     touched: list[LegState] = []
@@ -175,12 +175,14 @@ def close_pyramid(ctx: Context, group: GroupState, pyramid: PyramidState) -> Non
 
 
 def close_leg(ctx: Context, group: GroupState, pyramid_index: int, leg: LegState) -> None:
-    """Market-close one leg's available quantity (per-leg TP watched by the engine)."""
+    """Market-close one leg's sellable quantity (per-leg TP watched by the engine)."""
+    step = ctx.group_rules(group).step_size
+    assert step is not None
     group.intents.append(
         CloseIntent(
             intent_id=_next_intent_id(ctx),
             purpose=OrderPurpose.TAKE_PROFIT,
-            targets=[CloseTarget(pyramid_index, leg.index, leg.available_quantity)],
+            targets=[CloseTarget(pyramid_index, leg.index, leg_sellable(leg, step))],
             cancel_order_ids=[],
             created_at_ms=ctx.now,
         )
@@ -195,12 +197,19 @@ def _send_close(
     allocations: list[CloseAllocation],
     pyramid_index: int | None,
 ) -> OrderState | None:
-    """One market order for the summed allocations, if it passes the exchange minimums."""
+    """One market order for the summed allocations, if it passes the exchange minimums.
+
+    The allocations are what each leg may give; the order carries their sum rounded down to
+    the step (``step_allocation``: the account cannot sell the dust of base-asset fees)."""
+    rules = ctx.group_rules(group)
+    assert rules.step_size is not None
+    shares = step_allocation([allocation.quantity for allocation in allocations], rules.step_size)
+    for allocation, share in zip(allocations, shares, strict=True):
+        allocation.quantity = share
     allocations = [allocation for allocation in allocations if allocation.quantity > 0]
     quantity = sum((allocation.quantity for allocation in allocations), ZERO)
     if quantity <= 0:
         return None
-    rules = ctx.group_rules(group)
     mark = ctx.mark(group.exchange, group.symbol)
     reference = mark if mark is not None else group.average_entry
     assert reference is not None
@@ -288,7 +297,6 @@ def advance_closing(ctx: Context, group: GroupState) -> None:
         ]
         if _send_close(ctx, group, purpose, allocations, None) is not None:
             return
-        group.dust_quantity = quantity
         ctx.audit(
             Category.ORDER,
             Severity.WARNING,
@@ -300,10 +308,13 @@ def advance_closing(ctx: Context, group: GroupState) -> None:
 
 
 def finish_group(ctx: Context, group: GroupState, status: GroupStatus) -> None:
+    """End the group; whatever it still holds (below one step, or below the exchange
+    minimums) is recorded as its dust and stays valued at the mark (``engine.accounting``)."""
     for order in live_orders(ctx, group):
         request_cancel(ctx, order)
     group.status = status
     group.closed_at_ms = ctx.now
+    group.dust_quantity = group.open_quantity
     group.intents.clear()
     if group.group_id in ctx.state.open_group_ids:
         ctx.state.open_group_ids.remove(group.group_id)
@@ -319,4 +330,5 @@ def finish_group(ctx: Context, group: GroupState, status: GroupStatus) -> None:
         symbol=group.symbol,
         reason=group.close_reason,
         realised_usd=group.realised_usd,
+        dust_quantity=group.dust_quantity or None,
     )

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import replace
 from decimal import Decimal
 
+from engine.accounting import sellable
 from engine.closing import begin_close, close_partially
 from engine.context import Context
 from engine.domain import (
@@ -149,19 +150,20 @@ def _reduce(ctx: Context, user: UserState, signal: Signal) -> Result:
     if not groups:
         return Result(Outcome.EXIT_NOOP.value, Reason.NOTHING_OPEN.value)
     group = groups[0]
+    rules = ctx.group_rules(group)
+    assert rules.step_size is not None
     available = group.available_quantity
-    if group.status is GroupStatus.CLOSING or available <= 0:
+    most = sellable(available, rules.step_size)  # net of base-asset fees, whole steps
+    if group.status is GroupStatus.CLOSING or most <= 0:
         return Result(Outcome.EXIT_NOOP.value, Reason.NOTHING_OPEN.value, group.group_id)
     if percent == _HUNDRED:
         begin_close(ctx, group, OrderPurpose.REDUCE, "reduce")
         return Result(Outcome.REDUCED.value, None, group.group_id)
-    rules = ctx.group_rules(group)
-    assert rules.step_size is not None
     quantity = round_down(available * percent / _HUNDRED, rules.step_size)
     price = ctx.mark(group.exchange, group.symbol) or group.average_entry
     assert price is not None
     problem = check_minimums(quantity, price, rules)
-    if problem is not None and quantity < available:
+    if problem is not None and quantity < most:
         return rejected(problem, group.group_id)
     close_partially(ctx, group, quantity, OrderPurpose.REDUCE)
     ctx.audit(

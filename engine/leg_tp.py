@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from engine.accounting import leg_sellable
 from engine.context import Context
 from engine.domain import (
     OrderPurpose,
@@ -19,9 +20,10 @@ __all__ = ["sync_leg_take_profits"]
 
 
 def sync_leg_take_profits(ctx: Context, group: GroupState) -> None:
-    """Keep one resting limit TP per filled leg, for exactly its open quantity (not already
-    promised to a close). A TP whose quantity no longer matches is cancelled and replaced
-    once the cancel is confirmed (decision: cancel + replace, one TP order per leg)."""
+    """Keep one resting limit TP per filled leg, for exactly its sellable open quantity (not
+    already promised to a close; net of base-asset fees, rounded down to the step). A TP
+    whose quantity no longer matches is cancelled and replaced once the cancel is confirmed
+    (decision: cancel + replace, one TP order per leg)."""
     settings = group.settings
     if not settings.resting_leg_tp:
         return
@@ -32,13 +34,15 @@ def sync_leg_take_profits(ctx: Context, group: GroupState) -> None:
     }
     frozen_pyramids = {intent.pyramid_index for intent in group.intents}
     rules = ctx.group_rules(group)
+    step = rules.step_size
+    assert step is not None
     for pyramid in group.pyramids:
         if pyramid.aggregate_closed or pyramid.index in frozen_pyramids:
             continue
         for leg in pyramid.legs:
             if (pyramid.index, leg.index) in frozen:
                 continue
-            wanted = leg.available_quantity
+            wanted = leg_sellable(leg, step)  # net of base-asset fees, whole steps
             current = None if leg.tp_order_id is None else ctx.state.orders[leg.tp_order_id]
             if current is not None and current.is_live:
                 if current.cancel_requested or current.remaining_quantity == wanted:

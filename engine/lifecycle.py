@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from engine.accounting import group_sellable
 from engine.closing import advance_closing, finish_group, live_orders, process_intents
 from engine.config import UserConfig
 from engine.context import Context
@@ -268,7 +269,12 @@ def _derive_status(ctx: Context, group: GroupState) -> None:
     closes_in_flight = group.intents or any(
         order.is_close and order.type is OrderType.MARKET for order in live
     )
-    if group.open_quantity == 0 and not (live_entries or pending_pyramid or closes_in_flight):
+    step = ctx.group_rules(group).step_size
+    assert step is not None
+    # a group holding only dust (sub-step remainders of base-asset fees) has nothing left
+    # to sell: it is closed like a flat one, the dust recorded (closing.finish_group)
+    flat = group_sellable(group, step) == 0
+    if flat and not (live_entries or pending_pyramid or closes_in_flight):
         group.close_reason = group.close_reason or "take_profit"
         finish_group(ctx, group, GroupStatus.CLOSED)
         return

@@ -231,9 +231,23 @@ def on_filled(ctx: Context, event: OrderFilled) -> OrderState | None:
         if quantity <= 0:
             return None
     group = ctx.state.groups[order.group_id]
-    group.revision += 1
     rules = ctx.group_rules(group)
     fee = convert_fee(event.fee, event.fee_asset, event.price, rules.base, rules.quote)
+    receives_base = order.is_entry and order.side is OrderSide.BUY
+    if receives_base and fee.in_base and fee.amount >= quantity:
+        ctx.audit(
+            Category.ERROR,
+            Severity.ERROR,
+            "Fill whose base-asset fee is not below its quantity, ignored",
+            field="fee",
+            reason="invalid_fill",
+            client_order_id=order.client_order_id,
+            quantity=quantity,
+            fee=event.fee,
+            fee_asset=event.fee_asset,
+        )
+        return None
+    group.revision += 1
     if event.trade_id:
         order.trade_ids.append(event.trade_id)
     order.filled_quantity += quantity
@@ -249,7 +263,7 @@ def on_filled(ctx: Context, event: OrderFilled) -> OrderState | None:
     if order.is_entry:
         assert order.pyramid_index is not None and order.leg_index is not None
         leg = group.leg(order.pyramid_index, order.leg_index)
-        realised = book_entry_fill(leg, quantity, event.price, fee)
+        realised = book_entry_fill(leg, quantity, event.price, fee, receives_base=receives_base)
         book_realised(ctx, group.user_id, realised)
     else:
         realised = _book_close(ctx, group, order, quantity, event.price, fee.amount, fee.asset)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from engine.accounting import unrealised_percent, unrealised_usd
+from engine.accounting import sellable, unrealised_percent, unrealised_usd
 from engine.closing import close_partially, has_close_in_flight, live_orders
 from engine.context import Context
 from engine.domain import (
@@ -84,8 +84,12 @@ def _offset(
     risk = ctx.config(user_id).risk_config
     figures: dict[str, tuple[Decimal, Decimal, Decimal]] = {}  # id -> (usd, percent, mark)
     for group in groups:
-        if group.status is GroupStatus.CLOSING or group.open_quantity <= 0:
+        if group.status is GroupStatus.CLOSING:
             continue
+        step = ctx.group_rules(group).step_size
+        assert step is not None
+        if sellable(group.open_quantity, step) <= 0:
+            continue  # nothing a close order could carry (dust only)
         if has_close_in_flight(ctx, group):
             continue
         mark = ctx.mark(group.exchange, group.symbol)

@@ -173,9 +173,14 @@ class OrderState:
 class LegState:
     """One DCA leg: its plan, its entry fills (average cost) and what has been closed.
 
-    ``open_cost`` is the cost basis of the open quantity: a close removes the proportional
-    share, so ``open_cost / open_quantity`` stays the leg's average fill price and
-    realised + unrealised equals the mark-to-market of every fill exactly.
+    ``open_quantity`` is what the account holds for this leg: the gross filled quantity less
+    the fees the exchange took in the base asset out of the bought quantity (Binance spot
+    buys) and less what has been closed. ``open_cost`` is the cost basis of that quantity:
+    a base-asset fee removes its share at the fill price and a close removes the
+    proportional share, so ``open_cost / open_quantity`` stays the leg's average fill price
+    and realised + unrealised equals the mark-to-market of every fill exactly. Only whole
+    steps of the open quantity can be sold; the remainder below one step is the leg's dust
+    (``engine.accounting.sellable``).
     """
 
     index: int
@@ -184,7 +189,8 @@ class LegState:
     planned_quantity: Decimal = ZERO
     planned: bool = False
     entry_order_id: str | None = None
-    filled_quantity: Decimal = ZERO
+    filled_quantity: Decimal = ZERO  # gross, as the exchange filled the entry order
+    base_fee_quantity: Decimal = ZERO  # base asset kept by the exchange as entry fees
     entry_cost: Decimal = ZERO  # Σ fill qty × fill price (for the average fill price)
     open_cost: Decimal = ZERO
     closed_quantity: Decimal = ZERO
@@ -198,7 +204,8 @@ class LegState:
 
     @property
     def open_quantity(self) -> Decimal:
-        return self.filled_quantity - self.closed_quantity
+        """Held quantity: net of base-asset entry fees, less what has been closed."""
+        return self.filled_quantity - self.base_fee_quantity - self.closed_quantity
 
     @property
     def available_quantity(self) -> Decimal:
@@ -278,7 +285,7 @@ class GroupState:
     risk_blocked: bool = False
     skip_once: bool = False
     sequences: dict[str, int] = field(default_factory=dict)
-    dust_quantity: Decimal = ZERO
+    dust_quantity: Decimal = ZERO  # open quantity left unsold when the group closed
     sequence: int = 0  # creation order (the number in the group id)
     revision: int = 0  # bumped whenever fills or signal levels change the group's figures
 

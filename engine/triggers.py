@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from engine.accounting import group_sellable, leg_sellable
 from engine.closing import begin_close, close_leg, close_pyramid
 from engine.context import Context
 from engine.domain import ZERO, Category, GroupStatus, OrderPurpose, Severity
@@ -63,7 +64,9 @@ def _levels(ctx: Context, group: GroupState) -> tuple[bool, Decimal | None, Deci
     if cached is not None and cached[0] == group.revision:
         return cached[1], cached[2], cached[3]
     settings = group.settings
-    has_open = group.open_quantity > 0
+    step = ctx.group_rules(group).step_size
+    assert step is not None
+    has_open = group_sellable(group, step) > 0  # dust alone triggers nothing
     stop = target = None
     if has_open and (group.stop_price is not None or settings.stop_loss_percent is not None):
         stop = group_stop_price(group)
@@ -94,6 +97,8 @@ def _check_group(ctx: Context, group: GroupState, mark: Decimal) -> None:
     if not per_part:
         return
     rules = ctx.group_rules(group)
+    step = rules.step_size
+    assert step is not None
     busy = {intent.pyramid_index for intent in group.intents}
     busy_legs = {(t.pyramid_index, t.leg_index) for i in group.intents for t in i.targets}
     if settings.pyramid_aggregate_tp:
@@ -101,7 +106,7 @@ def _check_group(ctx: Context, group: GroupState, mark: Decimal) -> None:
             if pyramid.aggregate_closed or pyramid.index in busy:
                 continue
             average = _pyramid_average(pyramid)
-            if average is None:
+            if average is None or all(leg_sellable(leg, step) <= 0 for leg in pyramid.legs):
                 continue
             goal = aggregate_target(average, settings.tp_aggregate_percent, group.side, rules)
             if price_reached_target(mark, goal, group.side):
@@ -111,7 +116,9 @@ def _check_group(ctx: Context, group: GroupState, mark: Decimal) -> None:
             if pyramid.aggregate_closed:
                 continue
             for leg in pyramid.legs:
-                if leg.available_quantity <= 0 or (pyramid.index, leg.index) in busy_legs:
+                if (pyramid.index, leg.index) in busy_legs:
+                    continue
+                if leg_sellable(leg, step) <= 0:
                     continue
                 fill_price = leg.average_fill_price
                 assert fill_price is not None

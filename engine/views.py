@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from engine.accounting import unrealised_percent, unrealised_usd
+from engine.accounting import sellable, unrealised_percent, unrealised_usd
 from engine.config import UserConfig
 from engine.domain import ZERO, GroupStatus, MarketRules, OrderStatus
 from engine.grid import tp_price
@@ -53,6 +53,10 @@ class LegView:
     tp_price: Decimal | None
     entry_order_id: str | None
     tp_order_id: str | None
+    # base asset the exchange kept as entry fees (open_quantity is net of it)
+    base_fee_quantity: Decimal = ZERO
+    sellable_quantity: Decimal = ZERO  # open quantity rounded down to the step
+    dust_quantity: Decimal = ZERO  # open quantity below one step: no order can sell it
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,8 +103,9 @@ class GroupView:
     timer_expires_at_ms: int | None
     risk_blocked: bool
     skip_once: bool
-    dust_quantity: Decimal
+    dust_quantity: Decimal  # closed: what it left unsold; open: Σ of its legs' dust
     pyramids: tuple[PyramidView, ...]
+    sellable_quantity: Decimal = ZERO  # Σ of the legs' sellable quantities
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,11 +208,22 @@ def _rules(state: EngineState, group: GroupState) -> MarketRules | None:
     return resolved.rules if resolved.status is not RulesStatus.UNKNOWN else None
 
 
-def _leg_status(state: EngineState, leg: LegState) -> str:
+def _step(state: EngineState, group: GroupState) -> Decimal:
+    """The group's step size, from the fallback rules when the market has none."""
+    rules = _rules(state, group)
+    if rules is not None and rules.step_size is not None:
+        return rules.step_size
+    return _config(state, group.user_id).risk_config.precision.fallback_rules.step_size
+
+
+def _leg_status(state: EngineState, leg: LegState, step: Decimal) -> str:
     if leg.entry_order_id is None:
         return "not_placed"
     order = state.orders[leg.entry_order_id]
-    if leg.filled_quantity > 0 and leg.open_quantity == 0 and not order.is_live:
+    flat = leg.open_quantity == 0 or (
+        leg.closed_quantity > 0 and sellable(leg.open_quantity, step) == 0
+    )
+    if leg.filled_quantity > 0 and flat and not order.is_live:
         return "closed"
     if order.status is OrderStatus.FILLED:
         return "filled"
@@ -219,9 +235,11 @@ def _leg_status(state: EngineState, leg: LegState) -> str:
 
 
 def _leg_view(
-    state: EngineState, group: GroupState, pyramid: PyramidState, leg: LegState
+    state: EngineState, group: GroupState, pyramid: PyramidState, leg: LegState, step: Decimal
 ) -> LegView:
     rules = _rules(state, group)
+    # a closed group sells nothing more: what its legs still hold is all dust
+    whole = sellable(leg.open_quantity, step) if group.is_open else ZERO
     average = leg.average_fill_price
     target = None
     if average is not None and rules is not None and group.settings.per_leg_tp:
@@ -232,7 +250,7 @@ def _leg_view(
         gap_percent=leg.level.gap_percent,
         weight_percent=leg.level.weight_percent,
         tp_percent=leg.level.tp_percent,
-        status=_leg_status(state, leg),
+        status=_leg_status(state, leg, step),
         price=leg.planned_price,
         quantity=leg.planned_quantity,
         filled_quantity=leg.filled_quantity,
@@ -245,6 +263,9 @@ def _leg_view(
         tp_price=target,
         entry_order_id=leg.entry_order_id,
         tp_order_id=leg.tp_order_id,
+        base_fee_quantity=leg.base_fee_quantity,
+        sellable_quantity=whole,
+        dust_quantity=leg.open_quantity - whole,
     )
 
 
@@ -257,6 +278,7 @@ def _timer_expires(state: EngineState, group: GroupState) -> int | None:
 
 def group_view(state: EngineState, group: GroupState) -> GroupView:
     mark = state.mark(group.exchange, group.symbol)
+    step = _step(state, group)
     pyramids = tuple(
         PyramidView(
             index=pyramid.index,
@@ -270,7 +292,7 @@ def group_view(state: EngineState, group: GroupState) -> GroupView:
             if pyramid.aggregate_closed
             else "open",
             created_at_ms=pyramid.created_at_ms,
-            legs=tuple(_leg_view(state, group, pyramid, leg) for leg in pyramid.legs),
+            legs=tuple(_leg_view(state, group, pyramid, leg, step) for leg in pyramid.legs),
         )
         for pyramid in group.pyramids
     )
@@ -278,6 +300,8 @@ def group_view(state: EngineState, group: GroupState) -> GroupView:
     filled = [
         leg for leg in placed if state.orders[str(leg.entry_order_id)].status is OrderStatus.FILLED
     ]
+    whole = sum((leg.sellable_quantity for p in pyramids for leg in p.legs), ZERO)
+    dust = group.dust_quantity if not group.is_open else group.open_quantity - whole
     return GroupView(
         group_id=group.group_id,
         user_id=group.user_id,
@@ -309,8 +333,9 @@ def group_view(state: EngineState, group: GroupState) -> GroupView:
         timer_expires_at_ms=_timer_expires(state, group),
         risk_blocked=group.risk_blocked,
         skip_once=group.skip_once,
-        dust_quantity=group.dust_quantity,
+        dust_quantity=dust,
         pyramids=pyramids,
+        sellable_quantity=ZERO if not group.is_open else whole,
     )
 
 

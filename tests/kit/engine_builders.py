@@ -7,6 +7,11 @@ price, and fills resting limits at their limit price when a price step crosses t
 (buy: price <= limit, sell: price >= limit). Fees are ``fee_rate`` × notional in the quote
 currency (0 by default so hand arithmetic stays short). With ``auto_fill=False`` nothing
 fills by itself and tests drive fills with :meth:`Harness.fill`.
+
+For the symbols in ``base_fee_symbols`` the stand-in behaves like Binance spot: a buy pays
+``fee_rate`` × quantity in the base asset (the account receives the quantity less the fee),
+and it keeps the base balance those fills leave: a sell for more than the free balance (held
+minus what open sells lock) is rejected with ``insufficient_balance``, as the exchange would.
 """
 
 from __future__ import annotations
@@ -183,6 +188,8 @@ class Harness:
     auto_fill: bool = True
     auto_cancel: bool = True  # False: cancels wait for :meth:`confirm_cancel`
     fee_rate: Decimal = Decimal(0)
+    base_fee_symbols: tuple[str, ...] = ()  # buys pay their fee in the base asset
+    base_held: dict[tuple[str, str], Decimal] = field(default_factory=dict)
     reject_next: dict[str, str] = field(default_factory=dict)  # purpose -> reason
     prices: dict[tuple[str, str], Decimal] = field(default_factory=dict)
     book: dict[str, ExchangeOrder] = field(default_factory=dict)
@@ -296,12 +303,22 @@ class Harness:
         if order.filled >= order.command.quantity:
             order.status = "filled"
         self._trade += 1
+        command = order.command
+        fee, fee_asset = quantity * price * self.fee_rate, "USDT"
+        if command.symbol in self.base_fee_symbols:
+            market = (command.exchange, command.symbol)
+            held = self.base_held.get(market, Decimal(0))
+            if command.side is OrderSide.BUY:
+                fee, fee_asset = quantity * self.fee_rate, command.symbol.removesuffix("USDT")
+                self.base_held[market] = held + quantity - fee
+            else:
+                self.base_held[market] = held - quantity
         event = OrderFilled(
-            client_order_id=order.command.client_order_id,
+            client_order_id=command.client_order_id,
             quantity=quantity,
             price=price,
-            fee=quantity * price * self.fee_rate,
-            fee_asset="USDT",
+            fee=fee,
+            fee_asset=fee_asset,
             at_ms=self.now,
             trade_id=f"t{self._trade}",
         )
@@ -322,6 +339,13 @@ class Harness:
         order = ExchangeOrder(command)
         self.book[command.client_order_id] = order
         reason = self.reject_next.pop(command.purpose.value, None)
+        if (
+            reason is None
+            and command.side is OrderSide.SELL
+            and command.quantity
+            > self.free_base(command.exchange, command.symbol, excluding=command.client_order_id)
+        ):
+            reason = "insufficient_balance"
         if reason is not None:
             order.status = "rejected"
             return [OrderRejected(command.client_order_id, reason, "rejected by test", self.now)]
@@ -359,6 +383,26 @@ class Harness:
             and (purpose is None or c.purpose.value == purpose)
             and (group_id is None or c.group_id == group_id)
         ]
+
+    def free_base(self, exchange: str, symbol: str, *, excluding: str = "") -> Decimal:
+        """Base balance not locked by open sells (``base_fee_symbols`` only; else unlimited)."""
+        if symbol not in self.base_fee_symbols:
+            return Decimal("Infinity")
+        locked = sum(
+            (
+                order.remaining
+                for order in self.book.values()
+                if order.status == "open"
+                and order.command.side is OrderSide.SELL
+                and (order.command.exchange, order.command.symbol) == (exchange, symbol)
+                and order.command.client_order_id != excluding
+            ),
+            Decimal(0),
+        )
+        return self.base_held.get((exchange, symbol), Decimal(0)) - locked
+
+    def rejected(self) -> list[ExchangeOrder]:
+        return [o for o in self.book.values() if o.status == "rejected"]
 
     def cancels(self) -> list[CancelOrder]:
         return [c for c in self.commands if isinstance(c, CancelOrder)]

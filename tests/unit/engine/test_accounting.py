@@ -12,7 +12,11 @@ from engine.accounting import (
     book_close_fill,
     book_entry_fill,
     convert_fee,
+    group_sellable,
+    leg_sellable,
     leg_unrealised_usd,
+    sellable,
+    step_allocation,
     unrealised_percent,
     unrealised_usd,
     utc_day,
@@ -128,3 +132,72 @@ def test_utc_day_boundaries() -> None:
     assert utc_day(MS_PER_DAY) == 1
     assert isinstance(utc_day(1_750_000_000_000), int)
     assert Decimal(0) == 0
+
+
+def test_base_fee_on_a_buy_leaves_the_net_quantity_at_the_fill_price() -> None:
+    leg = _leg()
+    fee = convert_fee(D("0.0000002"), "BTC", D("95992.3"), "BTC", "USDT")
+    assert fee.in_base and fee.quote_value == D("0.01919846")  # 0.0000002 × 95992.3
+    realised = book_entry_fill(leg, D("0.00020"), D("95992.3"), fee, receives_base=True)
+    assert realised == D("-0.01919846")
+    assert (leg.filled_quantity, leg.base_fee_quantity) == (D("0.00020"), D("0.0000002"))
+    assert leg.open_quantity == D("0.0001998")
+    # cost of the held part: 0.0001998 × 95992.3 = 19.17926154 (19.19846 − 0.01919846)
+    assert leg.open_cost == D("19.17926154")
+    assert leg.average_fill_price == D("95992.3")
+    assert leg.fees == {"BTC": D("0.0000002")} and leg.fees_usd == D("0.01919846")
+    # 0.0001998 → 0.00019 sellable at step 0.00001
+    assert leg_sellable(leg, D("0.00001")) == D("0.00019")
+    # close it all at 96000: 0.0001998 × (96000 − 95992.3) = 0.0001998 × 7.7 = 0.00153846
+    assert book_close_fill(leg, D("0.0001998"), D("96000"), NO_FEE, PositionSide.LONG) == D(
+        "0.00153846"
+    )
+    # realised + nothing open = 0.0001998 × 96000 − 0.0002 × 95992.3 (all the money spent)
+    assert leg.realised_usd == D("0.0001998") * 96000 - D("0.00020") * D("95992.3")
+
+
+def test_base_fee_on_a_sell_or_without_a_buy_does_not_change_the_quantity() -> None:
+    leg = _leg()
+    fee = convert_fee(D("0.001"), "BTC", D("100"), "BTC", "USDT")
+    assert book_entry_fill(leg, D("1"), D("100"), fee) == D("-0.100")
+    assert leg.open_quantity == D("1") and leg.open_cost == D("100")
+    with pytest.raises(ValueError, match="fee"):
+        book_entry_fill(_leg(), D("0.001"), D("100"), fee, receives_base=True)
+
+
+def test_sellable_quantities_round_down_to_the_step() -> None:
+    step = D("0.00001")
+    assert sellable(D("0.0004995"), step) == D("0.00049")
+    assert sellable(D("0.0000098"), step) == 0 and sellable(D("-1"), step) == 0
+    legs = [_leg(), _leg()]
+    fee = convert_fee(D("0.0000002"), "BTC", D("100"), "BTC", "USDT")
+    book_entry_fill(legs[0], D("0.0002"), D("100"), fee, receives_base=True)
+    book_entry_fill(legs[1], D("0.0003"), D("100"), NO_FEE, receives_base=True)
+    legs[1].reserved_quantity = D("0.0001")  # promised to a close in flight
+    # leg 0: 0.0001998 → 0.00019; leg 1: 0.0003 − 0.0001 = 0.0002
+    assert group_sellable(_group(PositionSide.LONG, legs), step) == D("0.00039")
+
+
+def test_step_allocation_sweeps_whole_steps_of_the_remainders() -> None:
+    step = D("0.00001")
+    # Σ 0.0001998 + 0.0002997 + 0.0004995 = 0.000999 → 0.00099; own steps 0.00019 +
+    # 0.00029 + 0.00049 = 0.00097; the 0.00002 left: 0.0000098 (leg 0), 0.0000097 (leg 1),
+    # 0.0000005 (leg 2)
+    assert step_allocation([D("0.0001998"), D("0.0002997"), D("0.0004995")], step) == [
+        D("0.0001998"),
+        D("0.0002997"),
+        D("0.0004905"),
+    ]
+    assert step_allocation([D("0.00020"), D("0.0000098")], step) == [D("0.00020"), D("0")]
+    assert step_allocation([], step) == []
+
+
+def test_pro_rata_spreads_over_sub_step_room() -> None:
+    step = D("0.00001")
+    # 0.00049 over 0.0001998 / 0.0002997: exact 0.000196 / 0.000294 → floors 0.00019 /
+    # 0.00029; the last step fits neither leg whole (0.0002 > 0.0001998, 0.0003 > 0.0002997)
+    # so it is spread, largest remainder first: leg 0 takes its room 0.0000098, leg 1 0.0000002
+    assert allocate_pro_rata(D("0.00049"), [D("0.0001998"), D("0.0002997")], step) == [
+        D("0.0001998"),
+        D("0.0002902"),
+    ]

@@ -1,13 +1,17 @@
 """Hypothesis properties of the engine core, driven through the test exchange stand-in.
 
 Random runs mix entries (both sides on a linear market, longs on spot), pyramids, price
-moves, exits, reduces, time and forced risk cycles, under every TP mode. After every step:
+moves, exits, reduces, time and forced risk cycles, under every TP mode, with spot buys
+paying their fee in the quote or (as on Binance) in the base asset. After every step:
 - no open, filled or closed quantity is ever negative, and nothing is closed twice;
-- every filled leg of an open group has resting TP orders for exactly its open quantity
-  (per-leg limit TPs), unless that quantity is below the exchange minimums;
+- every filled leg of an open group has resting TP orders for exactly its sellable quantity
+  (open quantity net of base fees, rounded down to the step; per-leg limit TPs), unless that
+  quantity is below the exchange minimums;
+- no order was refused: in particular no sell ever exceeded the base balance the fills
+  left on the account (the stand-in rejects those, as the exchange would);
 - realised + unrealised PnL equals the mark-to-market of all the group's fills, computed
-  independently from the stand-in's fill log: for longs Σ sells − Σ buys + open × mark − fees
-  (mirrored for shorts);
+  independently from the stand-in's fill log: for longs Σ sells − Σ buys + held × mark −
+  quote fees, held = bought − base fees − sold, dust included (mirrored for shorts);
 and separately: the queue ranking is a total order that does not depend on insertion order,
 and snapshot → restore → the same future decisions.
 """
@@ -72,7 +76,7 @@ configs = st.fixed_dictionaries(
 )
 
 
-def _harness(grid: dict[str, Any]) -> Harness:
+def _harness(grid: dict[str, Any], base_fee: bool = False) -> Harness:
     config = make_config(
         risk={
             "max_open_positions_global": 3,
@@ -85,7 +89,12 @@ def _harness(grid: dict[str, Any]) -> Harness:
         },
         grid={**grid, "tp_aggregate_percent": "1"},
     )
-    h = Harness.seed(config, rules=(BTC, ETH), fee_rate=D("0.001"))
+    h = Harness.seed(
+        config,
+        rules=(BTC, ETH),
+        fee_rate=D("0.001"),
+        base_fee_symbols=("BTCUSDT",) if base_fee else (),
+    )
     for symbol, price in START.items():
         h.price(price, symbol=symbol)
     return h
@@ -136,7 +145,11 @@ def _mark_to_market(h: Harness, group_id: str, side: str, mark: Decimal) -> Deci
         command = h.book[fill.client_order_id].command
         if command.group_id != group_id:
             continue
-        fees += fill.fee
+        if fill.fee_asset == "USDT":
+            fees += fill.fee
+        else:  # paid in the base asset out of a buy: the account holds that much less
+            assert command.side is OrderSide.BUY and fill.fee_asset == "BTC"
+            opened -= fill.fee
         value = fill.quantity * fill.price
         if command.side is OrderSide.BUY:
             bought += value
@@ -168,6 +181,7 @@ def _check_invariants(h: Harness) -> None:
         if view.tp_mode not in ("per_leg", "hybrid") or group.settings.tp_order_type != "limit":
             continue
         rules = RULES[view.symbol]
+        assert rules.step_size is not None
         for pyramid in view.pyramids:
             if pyramid.status != "open":
                 continue
@@ -182,21 +196,24 @@ def _check_invariants(h: Harness) -> None:
                     ),
                     Decimal(0),
                 )
+                wanted = round_down(leg_view.open_quantity, rules.step_size)
+                assert wanted == leg_view.sellable_quantity
                 big_enough = leg_view.tp_price is not None and (
-                    check_minimums(leg_view.open_quantity, leg_view.tp_price, rules) is None
+                    check_minimums(wanted, leg_view.tp_price, rules) is None
                 )
-                assert resting == (leg_view.open_quantity if big_enough else 0), (view, leg_view)
+                assert resting == (wanted if big_enough else 0), (view, leg_view)
     for fill in h.fills:  # the stand-in never saw an order fill beyond its size
         order = h.book[fill.client_order_id]
         assert order.filled <= order.command.quantity
+    assert h.rejected() == []  # no sell above the base balance the fills left
 
 
 @SETTINGS
-@given(grid=configs, ops=st.lists(operation, min_size=10, max_size=40))
+@given(grid=configs, base_fee=st.booleans(), ops=st.lists(operation, min_size=10, max_size=40))
 def test_quantities_tps_and_mark_to_market_hold_on_random_runs(
-    grid: dict[str, Any], ops: list[tuple[Any, ...]]
+    grid: dict[str, Any], base_fee: bool, ops: list[tuple[Any, ...]]
 ) -> None:
-    h = _harness(grid)
+    h = _harness(grid, base_fee)
     for index, op in enumerate(ops):
         _apply(h, index, op)
         _check_invariants(h)
@@ -205,13 +222,17 @@ def test_quantities_tps_and_mark_to_market_hold_on_random_runs(
 @SETTINGS
 @given(
     grid=configs,
+    base_fee=st.booleans(),
     before=st.lists(operation, min_size=5, max_size=25),
     after=st.lists(operation, min_size=5, max_size=25),
 )
 def test_snapshot_restore_gives_the_same_future_decisions(
-    grid: dict[str, Any], before: list[tuple[Any, ...]], after: list[tuple[Any, ...]]
+    grid: dict[str, Any],
+    base_fee: bool,
+    before: list[tuple[Any, ...]],
+    after: list[tuple[Any, ...]],
 ) -> None:
-    original = _harness(grid)
+    original = _harness(grid, base_fee)
     for index, op in enumerate(before):
         _apply(original, index, op)
     clone = copy.deepcopy(original)
