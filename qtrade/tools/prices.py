@@ -174,8 +174,8 @@ def move_price(
     exchange = exchange.lower()
     if target <= 0:
         raise ToolError("to: must be positive", field="to", reason="not_positive")
-    if steps is not None and over_seconds is None:
-        raise ToolError("steps: needs --over", field="steps", reason="needs_over")
+    if steps is not None and (over_seconds is None or over_seconds == 0):
+        raise ToolError("steps: needs --over > 0", field="steps", reason="needs_over")
     start = _current_price(client, exchange, symbol)
     events: list[dict[str, Any]] = []
     shown: list[str] = []

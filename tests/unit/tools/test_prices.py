@@ -75,6 +75,7 @@ def test_unknown_symbol_and_missing_admin_api(capsys: pytest.CaptureFixture[str]
         (["--to", "5", "--over", "-1"], "over"),
         (["--to", "5", "--over", "0.0005"], "over"),
         (["--to", "5", "--steps", "3"], "steps"),
+        (["--to", "5", "--over", "0", "--steps", "3"], "steps"),
     ],
 )
 @respx.mock
