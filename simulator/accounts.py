@@ -1,7 +1,8 @@
 """Accounts: API keys, balances (free and locked) per asset, linear positions, and the
 settlement of one fill against them.
 
-Spot: a buy pays quote and receives base minus the fee (fee asset: base, as Binance does);
+Spot: a buy pays quote and receives base minus the fee (fee asset: base, as Binance does), or
+with ``buy_fee_in_quote`` receives all the base and pays the fee in quote on top of the cost;
 a sell pays base and receives quote minus the fee (fee asset: quote). Linear (perpetual,
 1x): the quote asset is the only balance; opening a position moves its notional from free
 into the position's margin, closing releases margin plus realised PnL; fees in quote.
@@ -103,6 +104,8 @@ class Account:
         price: Decimal,
         fee_rate: Decimal,
         released: Decimal,
+        *,
+        buy_fee_in_quote: bool = False,
     ) -> FillSettlement:
         """Book one fill. ``released`` is the amount this fill frees from the order's lock
         (quote for spot buys and linear orders, base for spot sells); it is moved back to
@@ -114,6 +117,11 @@ class Account:
         if side == "buy":
             quote.locked -= released
             quote.free += released - gross
+            if buy_fee_in_quote:
+                fee = gross * fee_rate
+                quote.free -= fee
+                base.free += quantity
+                return FillSettlement(fee, market.quote)
             fee = quantity * fee_rate
             base.free += quantity - fee
             return FillSettlement(fee, market.base)

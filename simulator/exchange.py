@@ -57,9 +57,14 @@ class Simulator:
         liquidity_per_tick: Decimal | None = None,
         start_prices: dict[str, Decimal] | None = None,
         latency_hook: Callable[[int], None] | None = None,
+        spot_buy_fee_asset: str = "base",
     ) -> None:
         if liquidity_per_tick is not None and liquidity_per_tick <= 0:
             raise ValueError("liquidity_per_tick: must be > 0")
+        if spot_buy_fee_asset not in ("base", "quote"):
+            raise ValueError(
+                f"spot_buy_fee_asset: expected 'base' or 'quote', got {spot_buy_fee_asset!r}"
+            )
         self.seed = seed
         self.start_ms = start_ms
         self.lock = threading.RLock()
@@ -69,6 +74,9 @@ class Simulator:
         )
         self.slippage: SlippageModel = slippage or NoSlippage()
         self.liquidity_per_tick = liquidity_per_tick
+        # Spot buys pay their fee in the base asset (Binance's default) or, with "quote", in
+        # the quote asset on top of the cost (as with a fee paid from the quote balance).
+        self.spot_buy_fee_asset = spot_buy_fee_asset
         self.latency_hook = latency_hook
         self.start_prices = dict(SEED_START_PRICES)
         self.start_prices.update(

@@ -163,14 +163,22 @@ class OrderExecution(VenueBase):
             self._require(account.free(market.quote) >= amount)
             return market.quote, amount, None
         if request.side == "buy":
+            # with fees in quote, a buy also needs the fee: the taker rate for a market
+            # order, the higher rate for a limit (it may fill as taker on arrival)
+            fee_in_quote = self._host.spot_buy_fee_asset == "quote"
             if request.type == "market":
                 needed = request.quote_quantity if request.quote_quantity else planned_cost
+                if fee_in_quote:
+                    needed = needed * (1 + market.taker_fee)
                 self._require(account.free(market.quote) >= needed)
                 return market.quote, ZERO, None
             assert request.quantity is not None and request.price is not None
-            amount = request.quantity * request.price
+            per_unit = request.price
+            if fee_in_quote:
+                per_unit = request.price * (1 + max(market.maker_fee, market.taker_fee))
+            amount = request.quantity * per_unit
             self._require(account.free(market.quote) >= amount)
-            return market.quote, amount, request.price
+            return market.quote, amount, per_unit
         if request.type == "market":
             self._require(account.free(market.base) >= planned_quantity)
             return market.base, ZERO, None
@@ -207,7 +215,15 @@ class OrderExecution(VenueBase):
         order.locked -= released
         rate = market.maker_fee if is_maker else market.taker_fee
         try:
-            settlement = account.settle(market, order.side, quantity, price, rate, released)
+            settlement = account.settle(
+                market,
+                order.side,
+                quantity,
+                price,
+                rate,
+                released,
+                buy_fee_in_quote=self._host.spot_buy_fee_asset == "quote",
+            )
         except InsufficientFunds:  # pragma: no cover - settle does not lock
             raise self._error("insufficient_balance") from None
         now = self._host.clock_ms

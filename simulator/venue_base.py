@@ -31,6 +31,7 @@ class VenueHost(Protocol):
     slippage: SlippageModel
     liquidity_per_tick: Decimal | None
     default_balances: dict[str, Decimal]
+    spot_buy_fee_asset: str
 
     @property
     def clock_ms(self) -> int: ...
