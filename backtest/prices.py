@@ -1,9 +1,11 @@
 """Load OHLCV bars: one file per symbol (``<SYMBOL>.csv`` or ``.parquet``) in a folder.
 
 Columns: ``timestamp`` (ISO 8601 or epoch milliseconds), ``open, high, low, close, volume``;
-any bar size. Bars are returned as a pandas DataFrame indexed 0..n-1 with an int64 ``ts_ms``
-column, sorted by time; prices stay float64 here because this layer only scans. The
-simulator turns them into exact tick prices when it builds a path.
+any bar size. A file whose columns are ``timestamp, price`` (optionally ``volume``) holds
+ticks instead (one price per row, frame columns ``ts_ms, price``). Bars are returned as a
+pandas DataFrame indexed 0..n-1 with an int64 ``ts_ms`` column, sorted by time; prices stay
+float64 here because this layer only scans. The replay turns them into exact path prices
+(:mod:`backtest.price_path`).
 """
 
 from __future__ import annotations
@@ -13,10 +15,20 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 
-__all__ = ["PriceDataError", "load_bars", "load_price_folder", "REQUIRED_COLUMNS"]
+__all__ = [
+    "PriceDataError",
+    "load_bars",
+    "load_ticks",
+    "load_price_file",
+    "load_price_folder",
+    "REQUIRED_COLUMNS",
+    "TICK_COLUMNS",
+]
 
 REQUIRED_COLUMNS = ("timestamp", "open", "high", "low", "close", "volume")
+TICK_COLUMNS = ("timestamp", "price")
 
 
 @dataclass(frozen=True)
@@ -50,9 +62,7 @@ def _parse_timestamps(column: pd.Series, path: Path) -> np.ndarray:
     return millis
 
 
-def load_bars(path: str | Path) -> pd.DataFrame:
-    """Read one CSV or Parquet file of bars and validate it."""
-    file = Path(path)
+def _read(file: Path) -> pd.DataFrame:
     if file.suffix == ".parquet":
         frame = pd.read_parquet(file)
     elif file.suffix == ".csv":
@@ -60,6 +70,59 @@ def load_bars(path: str | Path) -> pd.DataFrame:
     else:
         raise PriceDataError(str(file), "expected a .csv or .parquet file")
     frame.columns = [str(c).strip().lower() for c in frame.columns]
+    return frame
+
+
+def _numbers(frame: pd.DataFrame, name: str, file: Path) -> np.ndarray:
+    values = pd.to_numeric(frame[name], errors="coerce")
+    if values.isna().any():
+        bad = int(np.argmax(values.isna().to_numpy()))
+        detail = f"{name} {frame[name].iloc[bad]!r} is not a number"
+        raise PriceDataError(str(file), detail, bad + 2)
+    result: np.ndarray = values.astype("float64").to_numpy()
+    return result
+
+
+def load_ticks(path: str | Path) -> pd.DataFrame:
+    """Read one CSV or Parquet file of ticks (``timestamp, price[, volume]``), sorted by time
+    (stable: ticks at the same millisecond keep their file order)."""
+    file = Path(path)
+    frame = _read(file)
+    missing = [c for c in TICK_COLUMNS if c not in frame.columns]
+    if missing:
+        raise PriceDataError(str(file), f"missing columns: {', '.join(missing)}", line=1)
+    unknown = sorted(set(frame.columns) - {*TICK_COLUMNS, "volume"})
+    if unknown:
+        raise PriceDataError(str(file), f"unknown columns: {', '.join(unknown)}", line=1)
+    out = pd.DataFrame({"ts_ms": _parse_timestamps(frame["timestamp"], file)})
+    out["price"] = _numbers(frame, "price", file)
+    if (out["price"] <= 0).any():
+        bad = int(np.argmax((out["price"] <= 0).to_numpy()))
+        raise PriceDataError(str(file), "price must be > 0", bad + 2)
+    if (np.diff(out["ts_ms"].to_numpy()) < 0).any():
+        out = out.sort_values("ts_ms", kind="stable").reset_index(drop=True)
+    return out
+
+
+def load_price_file(path: str | Path) -> pd.DataFrame:
+    """Bars or ticks, by the file's columns (a ``price`` column without ``open`` = ticks)."""
+    file = Path(path)
+    if file.suffix == ".csv":
+        header = pd.read_csv(file, nrows=0).columns
+    elif file.suffix == ".parquet":
+        header = pq.read_schema(file).names
+    else:
+        raise PriceDataError(str(file), "expected a .csv or .parquet file")
+    names = {str(c).strip().lower() for c in header}
+    if "price" in names and "open" not in names:
+        return load_ticks(file)
+    return load_bars(file)
+
+
+def load_bars(path: str | Path) -> pd.DataFrame:
+    """Read one CSV or Parquet file of bars and validate it."""
+    file = Path(path)
+    frame = _read(file)
     unknown = sorted(set(frame.columns) - set(REQUIRED_COLUMNS))
     missing = [c for c in REQUIRED_COLUMNS if c not in frame.columns]
     if missing:
@@ -69,13 +132,7 @@ def load_bars(path: str | Path) -> pd.DataFrame:
     ts = _parse_timestamps(frame["timestamp"], file)
     out = pd.DataFrame({"ts_ms": ts})
     for name in ("open", "high", "low", "close", "volume"):
-        values = pd.to_numeric(frame[name], errors="coerce")
-        if values.isna().any():
-            bad = int(np.argmax(values.isna().to_numpy()))
-            raise PriceDataError(
-                str(file), f"{name} {frame[name].iloc[bad]!r} is not a number", bad + 2
-            )
-        out[name] = values.astype("float64").to_numpy()
+        out[name] = _numbers(frame, name, file)
     bad_rows = (out["low"] > out[["open", "close"]].min(axis=1)) | (
         out["high"] < out[["open", "close"]].max(axis=1)
     )
@@ -90,7 +147,8 @@ def load_bars(path: str | Path) -> pd.DataFrame:
 
 
 def load_price_folder(folder: str | Path) -> dict[str, pd.DataFrame]:
-    """Load every ``<SYMBOL>.csv`` / ``<SYMBOL>.parquet`` in ``folder``, keyed by symbol."""
+    """Load every ``<SYMBOL>.csv`` / ``<SYMBOL>.parquet`` in ``folder`` (bars or ticks),
+    keyed by symbol."""
     root = Path(folder)
     if not root.is_dir():
         raise PriceDataError(str(root), "not a folder")
@@ -101,7 +159,7 @@ def load_price_folder(folder: str | Path) -> dict[str, pd.DataFrame]:
         symbol = file.stem.upper()
         if symbol in bars:
             raise PriceDataError(str(file), f"two files for {symbol}")
-        bars[symbol] = load_bars(file)
+        bars[symbol] = load_price_file(file)
     if not bars:
         raise PriceDataError(str(root), "no .csv or .parquet price files")
     return bars
