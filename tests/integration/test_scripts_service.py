@@ -23,10 +23,12 @@ SEED_SECRET = "1b6d3edada59826e786088a2161d70b6"
 
 # SPEC §4's worked example once both DCA legs have filled (fees 0.1 %, taken in BTC on buys
 # and valued at the fill price):
-#   open quantity 0.00020 + 0.00030 + 0.00050 = 0.00100
+#   bought 0.00020 + 0.00030 + 0.00050 = 0.00100; the exchange keeps 0.1 % of it as the fee,
+#   so the group holds 0.00100 − 0.000001 = 0.000999
 #   cost 0.0002 × 95992.30 + 0.0003 × 95512.33 + 0.0005 × 95032.37
 #        = 19.19846 + 28.653699 + 47.516185 = 95.368344 → average 95368.344
 #   realised so far: minus the entry fees, 0.1 % of the cost = −0.095368344
+OPEN_QUANTITY = Decimal("0.000999")
 AVERAGE = Decimal("95368.344")
 REALISED_ENTRIES = Decimal("-0.095368344")
 
@@ -54,7 +56,8 @@ def test_operator_flow_against_qtrade_serve(
         assert _json(capsys)["fills"] == 2  # type: ignore[index]
         assert export.main(["--type", "positions", *db]) == 0
         (group,) = _json(capsys)  # type: ignore[misc]
-        assert (group["status"], group["open_quantity"]) == ("active", "0.00100")
+        assert group["status"] == "active"
+        assert Decimal(group["open_quantity"]) == OPEN_QUANTITY
         assert Decimal(group["average_entry"]) == AVERAGE
         assert Decimal(group["realised_pnl"]) == REALISED_ENTRIES
         legs = group["pyramids"][0]["legs"]
