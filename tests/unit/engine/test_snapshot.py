@@ -110,3 +110,76 @@ def test_bad_snapshots_name_the_field() -> None:
     with pytest.raises(SnapshotError) as absent:
         Engine.restore(missing)
     assert absent.value.field == "state.groups.g1.side"
+
+
+def _legs(snapshot: dict[str, Any]) -> list[dict[str, Any]]:
+    groups = snapshot["state"]["groups"].values()
+    return [leg for group in groups for pyramid in group["pyramids"] for leg in pyramid["legs"]]
+
+
+def test_a_snapshot_from_before_a_new_field_restores_with_its_default() -> None:
+    """``LegState.base_fee_quantity`` came after format /1 was first written: older
+    snapshots lack it and restore as if no base fee was paid."""
+    h = _busy_harness()
+    snapshot = json.loads(json.dumps(h.engine.snapshot()))
+    assert snapshot["format"] == "qtrade.engine.state/1"
+    for leg in _legs(snapshot):
+        assert leg.pop("base_fee_quantity") == "0"
+    restored = Engine.restore(snapshot)
+    assert restored.groups() == h.engine.groups()
+    assert restored.snapshot() == h.engine.snapshot()
+
+
+def test_bad_values_deep_in_the_state_name_the_field() -> None:
+    snapshot = json.loads(json.dumps(_busy_harness().engine.snapshot()))
+    broken = copy.deepcopy(snapshot)
+    first_order = next(iter(broken["state"]["orders"]))
+    broken["state"]["orders"][first_order]["status"] = "exploded"
+    with pytest.raises(SnapshotError) as status:
+        Engine.restore(broken)
+    assert status.value.field == f"state.orders.{first_order}.status"
+    assert status.value.reason == "invalid_value"
+    broken = copy.deepcopy(snapshot)
+    broken["state"]["groups"]["g1"]["pyramids"][0]["legs"][0]["level"]["tp_percent"] = 1
+    with pytest.raises(SnapshotError) as level:
+        Engine.restore(broken)
+    assert level.value.field == "state.groups.g1.pyramids[0].legs[0].level.tp_percent"
+    broken = copy.deepcopy(snapshot)
+    broken["state"]["counters"]["orders"] = True
+    with pytest.raises(SnapshotError) as counter:
+        Engine.restore(broken)
+    assert (counter.value.field, counter.value.reason) == ("state.counters.orders", "invalid_type")
+    broken = copy.deepcopy(snapshot)
+    broken["state"]["users"]["maaz"]["realised_by_day"] = {"today": "1"}
+    with pytest.raises(SnapshotError) as day:
+        Engine.restore(broken)
+    assert (day.value.field, day.value.reason) == (
+        "state.users.maaz.realised_by_day.today",
+        "invalid_key",
+    )
+
+
+def test_the_snapshot_shares_nothing_mutable_with_the_state() -> None:
+    h = _busy_harness()
+    before = json.dumps(h.engine.snapshot(), sort_keys=True)
+    snapshot = h.engine.snapshot()
+    for leg in _legs(snapshot):
+        leg["fees"]["USDT"] = "999"
+        leg["level"]["tp_percent"] = "50"
+    for entry in snapshot["state"]["users"]["maaz"]["queue"]:
+        entry["signal"]["raw"]["tv"]["symbol"] = "CHANGED"
+    snapshot["state"]["open_group_ids"].append("g99")
+    assert json.dumps(h.engine.snapshot(), sort_keys=True) == before
+
+
+def test_restored_engines_are_independent() -> None:
+    """A restore from the same data twice (the service copies its engine this way) gives two
+    engines whose futures do not leak into each other."""
+    h = _busy_harness()
+    snapshot = h.engine.snapshot()
+    first, second = Engine.restore(snapshot), Engine.restore(snapshot)
+    clone = copy.deepcopy(h)
+    clone.engine = first
+    _future(clone)
+    assert second.snapshot() == snapshot
+    assert first.snapshot() != snapshot
