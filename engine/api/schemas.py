@@ -86,7 +86,18 @@ class LegModel(_Model):
     average_fill_price: str | None
     tp_price: str | None
     closed_quantity: str
-    open_quantity: str
+    open_quantity: str = Field(
+        description="what the account holds for the leg: filled - base_fee_quantity - closed"
+    )
+    base_fee_quantity: str = Field(
+        description="base asset the exchange kept as entry fees (open_quantity is net of it)"
+    )
+    sellable_quantity: str = Field(
+        description="open quantity rounded down to the market's step (what an order can sell)"
+    )
+    dust_quantity: str = Field(
+        description="open quantity below one step: held, valued at the mark, never sold"
+    )
     realised_pnl: str
     fees: str = Field(description="fees of the leg in the quote currency")
     client_order_id: str | None
@@ -119,8 +130,15 @@ class GroupModel(_Model):
     pyramid_count: int
     max_pyramids: int
     average_entry: str | None
-    open_quantity: str
+    open_quantity: str = Field(
+        description="held quantity net of base-asset fees; for a closed group its dust"
+    )
     filled_quantity: str
+    sellable_quantity: str = Field(description="sum of the legs' sellable quantities (whole steps)")
+    dust_quantity: str = Field(
+        description="closed: what the group left unsold (below one step or below the "
+        "minimums); open: sum of the legs' sub-step remainders"
+    )
     realised_pnl: str
     unrealised_pnl: str
     unrealised_percent: str | None

@@ -66,7 +66,9 @@ async def test_place_then_read_the_order_and_the_position() -> None:
     assert Decimal(order["filled_quantity"]) == Decimal("0.006")
     [position] = positions
     assert (position["trade_id"], position["symbol"], position["side"]) == ("g1", "ETHUSDT", "long")
-    assert Decimal(position["quantity"]) == Decimal("0.006")
+    # Binance spot buys pay the 0.1 % taker fee in ETH: 0.006 × 0.001 = 0.000006 ETH, so the
+    # position holds 0.006 - 0.000006 = 0.005994 ETH
+    assert Decimal(position["quantity"]) == Decimal("0.005994")
     # leg 0's TP: 3394.00 × 1.01 = 3427.94
     assert position["take_profit_prices"] == ["3427.94"]
     assert bad_side.status_code == 422

@@ -121,6 +121,20 @@ def test_models_carry_the_contract_fields(openapi: dict[str, Any]) -> None:
     }  # fmt: skip
 
 
+def test_held_sellable_and_dust_quantities_are_documented(openapi: dict[str, Any]) -> None:
+    schemas = openapi["components"]["schemas"]
+    leg = schemas["LegModel"]
+    group = schemas["GroupModel"]
+    for name in ("base_fee_quantity", "sellable_quantity", "dust_quantity"):
+        assert name in leg["required"]
+        assert leg["properties"][name]["type"] == "string"
+        assert leg["properties"][name]["description"]
+    for name in ("sellable_quantity", "dust_quantity"):
+        assert name in group["required"]
+        assert group["properties"][name]["type"] == "string"
+        assert group["properties"][name]["description"]
+
+
 def test_webhook_errors_and_management_auth_are_documented(openapi: dict[str, Any]) -> None:
     webhook = openapi["paths"]["/webhooks/{user_id}"]["post"]["responses"]
     assert {"202", "401", "413", "422"} <= set(webhook)

@@ -70,7 +70,18 @@ async def test_positions_show_the_spec_worked_example(service: SimService) -> No
     assert legs[0]["tp_price"] == "96952.22"
     assert {leg["side"] for leg in legs} == {"buy"}
     assert group["average_entry"] == "95992.30"
-    assert group["open_quantity"] == "0.00020"
+    # leg 0's buy pays the 0.1 % taker fee in BTC: 0.00020 × 0.001 = 0.0000002 BTC, so the
+    # group holds 0.00020 - 0.0000002 = 0.0001998 BTC (shown to 8 places)
+    assert group["open_quantity"] == "0.00019980"
+    # whole steps of 0.00001 in 0.0001998: 0.00019 sellable, 0.0001998 - 0.00019 = 0.0000098 dust
+    names = ("base_fee_quantity", "open_quantity", "sellable_quantity", "dust_quantity")
+    assert [tuple(Decimal(leg[name]) for name in names) for leg in legs] == [
+        (Decimal("0.0000002"), Decimal("0.0001998"), Decimal("0.00019"), Decimal("0.0000098")),
+        (0, 0, 0, 0),
+        (0, 0, 0, 0),
+    ]
+    assert Decimal(group["sellable_quantity"]) == Decimal("0.00019")
+    assert Decimal(group["dust_quantity"]) == Decimal("0.0000098")
 
 
 async def test_status_filter_and_unknown_group(service: SimService) -> None:
@@ -113,10 +124,12 @@ async def test_pool_orders_and_metrics(service: SimService) -> None:
     assert metrics["open_groups"] == 1
     assert metrics["closed_groups"] == 0
     assert metrics["win_rate"] is None
-    # committed capital = open filled cost + resting entry notional:
-    # 0.00020 × 95992.30 + 0.00030 × 95512.33 + 0.00050 × 95032.37
+    # committed capital = cost of the held quantity + resting entry notional; leg 0 holds
+    # 0.00020 - 0.00020 × 0.001 (taker fee paid in BTC) = 0.0001998 BTC:
+    # 0.0001998 × 95992.30 + 0.00030 × 95512.33 + 0.00050 × 95032.37
+    # = 19.17926154 + 28.653699 + 47.516185 = 95.34914554
     expected = (
-        Decimal("0.00020") * Decimal("95992.30")
+        Decimal("0.0001998") * Decimal("95992.30")
         + Decimal("0.00030") * Decimal("95512.33")
         + Decimal("0.00050") * Decimal("95032.37")
     )
@@ -134,7 +147,11 @@ async def test_close_cancels_resting_orders_and_market_sells(service: SimService
     assert again.status_code == 422
     assert again.json()["detail"][0]["code"] == "not_open"
     assert group["status"] == "closed"
-    assert Decimal(group["open_quantity"]) == 0
+    # leg 0 holds 0.00020 - 0.0000002 (taker fee paid in BTC) = 0.0001998 BTC; the exit sells
+    # whole steps of 0.00001: 0.00019 BTC, leaving 0.0001998 - 0.00019 = 0.0000098 BTC of dust,
+    # which the closed group shows as its open quantity
+    assert Decimal(group["open_quantity"]) == Decimal("0.0000098")
+    assert Decimal(group["dust_quantity"]) == Decimal("0.0000098")
     on_exchange = {o.client_order_id: o.status.value for o in service.sim_orders()}
     assert on_exchange["t-g1-p0-l1-dca-0"] == "CANCELED"
     assert on_exchange["t-g1-p0-l2-dca-0"] == "CANCELED"
