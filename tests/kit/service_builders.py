@@ -52,16 +52,9 @@ __all__ = [
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SEED_USER_FILE = REPO_ROOT / "scenarios" / "users" / "maaz.json"
 TOKEN = "test-token"
-# Spot buys pay their fee in the base asset (as Binance does) while the engine sizes a TP for
-# the gross filled quantity (reported to the engine core's owner); a small base-asset float on
-# the account keeps those TP sells from being refused, so service tests test the service.
-BALANCES = {
-    "USDT": Decimal(100_000),
-    "BTC": Decimal("0.01"),
-    "ETH": Decimal("0.1"),
-    "SOL": Decimal(1),
-    "DOGE": Decimal(100),
-}
+# USDT only, as ``qtrade serve``'s default account: every base-asset sell (TP, exit, risk close)
+# must come out of what the entries bought net of their base-asset fees.
+BALANCES = {"USDT": Decimal(100_000)}
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 
 

@@ -187,3 +187,38 @@ async def test_a_signal_without_entry_price_uses_the_exchanges_last_price(
     assert Decimal(pyramid["entry_price"]) == Decimal(96000)
     assert Decimal(pyramid["capital"]) == Decimal(96)
     assert pyramid["legs"][0]["quantity"] == "0.00020"
+
+
+async def test_a_usdt_only_account_can_sell_leg_0s_take_profit(service: SimService) -> None:
+    async with service.client() as client:
+        await _open(service, client)
+        await client.post(
+            "/admin/price", json={"exchange": "binance", "symbol": "BTCUSDT", "price": "97000"}
+        )
+        group = (await client.get("/positions/g1", headers=AUTH)).json()
+        orders = (await client.get("/orders", headers=AUTH)).json()
+    account = service.sim.venue("binance").account(service.api_key)
+    [tp] = [order for order in orders if order["purpose"] == "tp"]
+    # the account started with USDT only; leg 0 bought 0.00020 BTC and paid 0.0000002 BTC fee,
+    # so it holds 0.0001998 BTC; the TP sells the whole steps of 0.00001 of it: 0.00019
+    assert (tp["status"], Decimal(tp["quantity"]), tp["price"]) == (
+        "filled",
+        Decimal("0.00019"),
+        "96952.22",
+    )
+    # 0.0001998 - 0.00019 = 0.0000098 BTC left on the account and in the group, below one step
+    assert account.free("BTC") == Decimal("0.0000098")
+    leg0 = group["pyramids"][0]["legs"][0]
+    assert Decimal(leg0["open_quantity"]) == Decimal("0.0000098")
+    assert Decimal(leg0["dust_quantity"]) == Decimal("0.0000098")
+    assert Decimal(leg0["sellable_quantity"]) == 0
+    # per_leg: the DCA legs still rest, so the group stays open
+    assert group["status"] == "partially_filled"
+    # realised = TP proceeds - cost of what it sold - entry fee (in BTC, valued at the fill) -
+    # TP fee (USDT, maker 0.1 %):
+    # 0.00019 × 96952.22 = 18.4209218; 0.00019 × 95992.30 = 18.238537;
+    # 0.0000002 × 95992.30 = 0.01919846; 18.4209218 × 0.001 = 0.0184209218
+    # 18.4209218 - 18.238537 - 0.01919846 - 0.0184209218 = 0.1447654182
+    assert Decimal(leg0["realised_pnl"]) == Decimal("0.1447654182")
+    # fees: 0.01919846 + 0.0184209218 = 0.0376193818
+    assert Decimal(leg0["fees"]) == Decimal("0.0376193818")
