@@ -11,7 +11,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from engine.accounting import group_sellable, leg_sellable
-from engine.closing import begin_close, close_leg, close_pyramid
+from engine.closing import begin_close, close_leg, close_pyramid, live_orders
 from engine.context import Context
 from engine.domain import ZERO, Category, GroupStatus, OrderPurpose, Severity
 from engine.domain.events import PriceMoved
@@ -76,6 +76,20 @@ def _levels(ctx: Context, group: GroupState) -> tuple[bool, Decimal | None, Deci
     return has_open, stop, target
 
 
+def _check_flat_target(ctx: Context, group: GroupState, mark: Decimal) -> None:
+    """The signal's take-profit price on a group holding nothing sellable whose orders still
+    work (per-leg TPs sold everything while DCA legs rest): crossing it ends the group, "whether
+    or not legs are still resting" (SPEC §6.3) — the resting orders are cancelled, any dust is
+    left, the slot is released. A group that never filled has no profit to take, and a target
+    derived from the average (aggregate/hybrid) needs a held quantity to exist."""
+    target = group.take_profit_price
+    if target is None or not price_reached_target(mark, target, group.side):
+        return
+    if all(leg.filled_quantity == 0 for leg in group.legs) or not live_orders(ctx, group):
+        return
+    begin_close(ctx, group, OrderPurpose.AGGREGATE_TP, "aggregate_take_profit")
+
+
 def _check_group(ctx: Context, group: GroupState, mark: Decimal) -> None:
     if group.status is GroupStatus.CLOSING:
         return
@@ -87,6 +101,7 @@ def _check_group(ctx: Context, group: GroupState, mark: Decimal) -> None:
         return  # nothing on this group watches the price (per-leg TPs rest on the exchange)
     has_open, stop, target = _levels(ctx, group)
     if not has_open:
+        _check_flat_target(ctx, group, mark)
         return
     if stop is not None and stop_triggered(mark, stop, group.side):
         begin_close(ctx, group, OrderPurpose.STOP, "stop_loss")

@@ -222,3 +222,38 @@ async def test_a_usdt_only_account_can_sell_leg_0s_take_profit(service: SimServi
     assert Decimal(leg0["realised_pnl"]) == Decimal("0.1447654182")
     # fees: 0.01919846 + 0.0184209218 = 0.0376193818
     assert Decimal(leg0["fees"]) == Decimal("0.0376193818")
+
+
+async def test_the_signal_take_profit_closes_a_group_whose_dca_legs_still_rest(
+    service: SimService,
+) -> None:
+    # helper L's repro: SOLUSDT, 100 USDT quote-sized at the seed price 125.97, risk.take_profit
+    # 127.61, then the price to 128. Leg 0: 100 × 0.20 / 125.97 = 0.15877 -> 0.158 SOL, fee
+    # 0.158 × 0.001 = 0.000158 SOL, held 0.157842; its TP (125.97 × 1.01 = 127.2297 -> 127.22)
+    # sells 0.157 and leaves 0.000842 below the step 0.001; 128 >= 127.61 ends the group.
+    payload = plan_payload(
+        service.user.webhook_secret,
+        symbol="SOLUSDT",
+        entry_price="125.97",
+        close_price="125.97",
+        order_size="100",
+    )
+    payload["execution_intent"]["position_size_type"] = "quote"
+    payload["risk"] = {"take_profit": "127.61"}
+    async with service.client() as client:
+        opened = await client.post(f"/webhooks/{service.user.user_id}", json=payload)
+        await client.post(
+            "/admin/price", json={"exchange": "binance", "symbol": "SOLUSDT", "price": "128"}
+        )
+        group = (await client.get(f"/positions/{opened.json()['group_id']}", headers=AUTH)).json()
+        pool = (await client.get("/pool", headers=AUTH)).json()
+    assert opened.json()["outcome"] == "opened"
+    assert (group["status"], group["close_reason"]) == ("closed", "aggregate_take_profit")
+    assert Decimal(group["dust_quantity"]) == Decimal("0.000842")
+    assert (pool["used"], pool["groups"]) == (0, [])
+    on_exchange = {o.client_order_id: o.status.value for o in service.sim_orders(symbol="SOLUSDT")}
+    assert on_exchange["t-g1-p0-l1-dca-0"] == on_exchange["t-g1-p0-l2-dca-0"] == "CANCELED"
+    assert on_exchange["t-g1-p0-l0-tp-0"] == "FILLED"
+    assert not [cid for cid in on_exchange if "-atp-" in cid or "-exit-" in cid]
+    account = service.sim.venue("binance").account(service.api_key)
+    assert account.free("SOL") == Decimal("0.000842")
