@@ -10,7 +10,6 @@ float64 here because this layer only scans. The replay turns them into exact pat
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -31,13 +30,14 @@ REQUIRED_COLUMNS = ("timestamp", "open", "high", "low", "close", "volume")
 TICK_COLUMNS = ("timestamp", "price")
 
 
-@dataclass(frozen=True)
-class PriceDataError(Exception):
+class PriceDataError(ValueError):
     """A price file could not be used; ``line`` is the 1-based file line when known."""
 
-    path: str
-    message: str
-    line: int | None = None
+    def __init__(self, path: str, message: str, line: int | None = None) -> None:
+        self.path = path
+        self.message = message
+        self.line = line
+        super().__init__(str(self))
 
     def __str__(self) -> str:
         where = f"{self.path}:{self.line}" if self.line is not None else self.path

@@ -215,11 +215,12 @@ def build_replay(
         rules = market.rules(exchange)
         infos[(exchange, symbol)] = MarketInfo(exchange, symbol, market.tick, rules)
 
+    start = min(path.symbols[symbol].start_ms for symbol in used)
+    end = max(path.symbols[symbol].end_ms for symbol in used)
     event_times = EventTimes(
         [path.symbols[symbol].times for symbol in used],
-        sorted({s.at_ms for items in parsed.values() for s in items}),
+        sorted({s.at_ms for items in parsed.values() for s in items if start <= s.at_ms <= end}),
     )
-    start, end = event_times.start_ms, event_times.end_ms
     recording = Recording()
     lanes = []
     for index, user in enumerate(sorted(users, key=lambda u: u.user_id)):

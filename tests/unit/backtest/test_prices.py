@@ -75,3 +75,18 @@ def test_folder_loads_csv_and_parquet_by_symbol(tmp_path: Path) -> None:
 def test_empty_folder_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(PriceDataError, match=r"no \.csv or \.parquet"):
         load_price_folder(tmp_path)
+
+
+def test_tick_files_load_by_their_columns(tmp_path: Path) -> None:
+    ticks = _write(
+        tmp_path / "ETHUSDT.csv",
+        "timestamp,price,volume\n1735689605000,3394.5,1\n1735689600001,3394,2\n",
+    )
+    frame = load_price_folder(tmp_path)["ETHUSDT"]
+    # sorted by time
+    assert frame["ts_ms"].tolist() == [1735689600001, 1735689605000]
+    assert frame["price"].tolist() == [3394.0, 3394.5]
+    assert list(frame.columns) == ["ts_ms", "price"]
+    ticks.write_text("timestamp,price\n1,0\n")
+    with pytest.raises(PriceDataError, match="price must be > 0"):
+        load_price_folder(tmp_path)
