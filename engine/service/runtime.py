@@ -12,7 +12,9 @@ restores) is written before any command the last snapshot does not contain goes 
 the end of a run that handled something only the service knows (a signal, a manual action, a
 config). After runs that only learned what the exchange or the clock can report again
 (fills, prices, ticks) it may lag up to ``snapshot_interval_seconds``; a restart re-learns
-those by reconciling. With several processes every run ends with a snapshot.
+those by reconciling. With several processes every run ends with a snapshot. In one process
+the end-of-run snapshot of ``submit`` is a group commit: the requests that ran meanwhile share
+one write, and each is answered only once a stored snapshot holds it.
 
 Synchronisation (``sync``): pending commands are retried (looking the order up by client id
 first), every non-terminal order is compared with the exchange, prices of symbols with open
@@ -139,6 +141,11 @@ class Runtime:
         self._unsaved_commands = False  # commands decided since the last snapshot
         self._must_save = False  # a change the exchange cannot tell us again (a signal...)
         self._last_snapshot = monotonic()
+        self._changes = 0  # events handled so far
+        self._saved_changes = 0  # ... of which the last snapshot holds every one
+        self._deferred_upto: int | None = None  # set by a run that left its snapshot to submit
+        self._must_save_at = 0  # the latest event that must reach a snapshot (a signal...)
+        self._claimed_upto = 0  # submits waiting to write a snapshot up to this event
         self.started = False
 
     # ------------------------------------------------------------------ properties
@@ -211,6 +218,7 @@ class Runtime:
             "configs": dict(self._configs),
         }
         self.store.save_snapshot(envelope, at_ms=self._now())
+        self._saved_changes = self._changes
         self._dirty = self._unsaved_commands = self._must_save = False
         self._last_snapshot = self._monotonic()
 
@@ -218,8 +226,10 @@ class Runtime:
         """Whether the end of a run must write the snapshot now (see the module docstring)."""
         if not self._dirty:
             return False
-        if self._must_save or self._state_lock.shared:
+        if self._state_lock.shared:
             return True
+        if self._must_save and self._must_save_at > self._claimed_upto:
+            return True  # not left to a waiting submit (group commit)
         elapsed = self._monotonic() - self._last_snapshot
         return elapsed >= self.settings.snapshot_interval_seconds
 
@@ -247,11 +257,35 @@ class Runtime:
 
     # ------------------------------------------------------------------ the loop
     async def submit(self, event: Event) -> Decision:
-        """Handle ``event`` and everything it leads to; returns the combined decision."""
-        async with self.exclusive():
-            return await self._run([event])
+        """Handle ``event`` and everything it leads to; returns the combined decision once
+        the stored snapshot holds it.
 
-    async def _run(self, events: list[Event], commands: list[Command] | None = None) -> Decision:
+        Group commit (one process): the snapshot a run needs at its end is written after the
+        lock is released, the event loop has had one turn and the lock is taken again, so the
+        runs that got in meanwhile share one snapshot write instead of each writing the whole
+        state; nobody is answered before a snapshot holding their change is stored. Runs of
+        only exchange- or clock-derivable events leave a claimed snapshot to its submit. The
+        snapshot before orders are sent is never deferred, and with several processes every
+        run still ends with its own snapshot."""
+        async with self.exclusive():
+            decision = await self._run([event], group_commit=True)
+            upto, self._deferred_upto = self._deferred_upto, None
+        if upto is not None:
+            # one turn of the event loop: requests ready to run take the lock first, and the
+            # snapshot written next holds their changes too
+            await asyncio.sleep(0)
+            async with self._alock:
+                if self._saved_changes < upto:
+                    self._save_snapshot()
+        return decision
+
+    async def _run(
+        self,
+        events: list[Event],
+        commands: list[Command] | None = None,
+        *,
+        group_commit: bool = False,
+    ) -> Decision:
         total = Decision()
         todo_events: deque[Event] = deque(events)
         todo_commands: deque[Command] = deque(commands or [])
@@ -282,7 +316,10 @@ class Runtime:
                 self._save_snapshot()
             todo_events.extend(await self._carry_out(command))
         if self._snapshot_due():
-            self._save_snapshot()
+            if group_commit and not self._state_lock.shared:
+                self._deferred_upto = self._claimed_upto = self._changes  # submit writes it
+            else:
+                self._save_snapshot()
         return total
 
     def _handle(self, event: Event) -> Decision:
@@ -290,12 +327,14 @@ class Runtime:
             self._engine.order(event.client_order_id) if isinstance(event, OrderFilled) else None
         )
         decision = self._engine.handle(event)
+        self._changes += 1
         self._persister.persist(self._engine, event, decision, filled_before=before)
         self._dirty = True
         if decision.commands:
             self._unsaved_commands = True
         if not isinstance(event, _REDERIVABLE):
             self._must_save = True
+            self._must_save_at = self._changes
         return decision
 
     async def _carry_out(self, command: Command, *, retry: bool = False) -> list[Event]:
