@@ -49,6 +49,7 @@ if TYPE_CHECKING:
     from engine.service.runtime import Runtime
 
 __all__ = [
+    "KEEP_ALIVE_SECONDS",
     "OPTIONS_ENV",
     "WallClock",
     "ServeOptions",
@@ -62,6 +63,9 @@ __all__ = [
 ]
 
 OPTIONS_ENV = "QTRADE_SERVE_OPTIONS"
+# uvicorn's default (5 s) drops idle keep-alive connections of clients whose next request
+# waits behind a burst: they see a ReadError and their signal is lost
+KEEP_ALIVE_SECONDS = 60
 EXCHANGES = ("binance", "bybit")
 MODES = ("sim", "binance-testnet", "bybit-testnet")
 _TESTNET_KEYS = {
@@ -409,7 +413,13 @@ def run(args: argparse.Namespace) -> int:
         if options.workers == 1:
             service = build_service(options)
             _announce(options, service.token, service.database_url)
-            uvicorn.run(service.app, host=options.host, port=options.port, log_level="warning")
+            uvicorn.run(
+                service.app,
+                host=options.host,
+                port=options.port,
+                log_level="warning",
+                timeout_keep_alive=KEEP_ALIVE_SECONDS,
+            )
             return 0
         env = dict(os.environ)
         token = load_or_create_api_token(Path(options.data_dir), env)
@@ -426,6 +436,7 @@ def run(args: argparse.Namespace) -> int:
             port=options.port,
             workers=options.workers,
             log_level="warning",
+            timeout_keep_alive=KEEP_ALIVE_SECONDS,
         )
         return 0
     except (ConfigError, TokenError) as exc:
