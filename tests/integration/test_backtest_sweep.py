@@ -52,4 +52,3 @@ def test_serial_threads_and_processes_rank_the_same_table(request_: BacktestRequ
     # the points really differ: aggregate TPs at 0.6 % and 1.5 % do not end alike
     returns = {p["point_id"]: p["total_return_percent"] for p in document["points"]}
     assert returns["p002"] != returns["p003"]
-

@@ -120,3 +120,14 @@ def test_equity_values_the_account_at_the_sample_instant() -> None:
     cost = D("0.00021") * D("95000") + D("0.00031") * D("94525")
     buy_fees = cost * D("0.001")
     assert equity[2].total == D(10000) - cost - buy_fees + proceeds - sell_fees
+
+
+def test_every_documented_assumption_names_a_test_here() -> None:
+    import re
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[3] / "docs" / "backtesting.md").read_text()
+    section = text.split("## Assumptions", 1)[1].split("\n## ", 1)[0]
+    named = re.findall(r"\[`(test_\w+)`\]", section)
+    assert len(named) == 8  # assumptions 1-8; the 9th (no matching, no latency) is the set-up
+    assert all(name in globals() for name in named), named
