@@ -6,7 +6,8 @@ price), every fill, every signal outcome, every rejection, every risk action and
 group's final figures. The cases cover the take-profit modes, engine-watched TPs, stops,
 exits, risk offsets (partial and whole), a full pool with a queue, rejections for lack of
 balance (with retries), two users with different risk-cycle intervals on two exchanges,
-shorts on spot, tick data and 5-minute bars; each asserts that what it is about happened.
+shorts on spot, tick data, 5-minute bars and spot buy fees taken in the base asset; each
+asserts that what it is about happened.
 Both runs also check at every moment that the engine's last risk cycle is the schedule's.
 """
 
@@ -51,6 +52,7 @@ class Case:
     payloads: list[TimedPayload]
     check: Callable[[Recording], bool]
     frames: dict[str, pd.DataFrame] | None = None
+    fee_asset: str = "quote"
 
 
 def _user(changes: dict[str, object] | None = None, balance: str = "10000", name: str = "maaz"):  # type: ignore[no-untyped-def]
@@ -207,6 +209,12 @@ def _cases() -> dict[str, Case]:
             ),
         ),
         "ticks_and_5m_bars": Case([_user(risk)], dense, lambda r: len(r.fills) > 20, mixed),
+        "base_asset_fees_leave_dust": Case(
+            [_user(risk)],
+            dense,
+            lambda r: any(f.fee_asset == "BTC" for f in r.fills) and _purposes(r)["tp"] > 0,
+            fee_asset="base",
+        ),
         "signal_stop_and_take_profit": Case(
             [_user()],
             protected,
@@ -222,8 +230,9 @@ CASES = _cases()
 def test_fast_replay_makes_the_step_replays_decisions(name: str) -> None:
     case = CASES[name]
     frames = case.frames or volatile_frames(MINUTES, SYMBOLS)
-    fast = replay(frames, case.payloads, case.users)
-    step = replay(frames, case.payloads, case.users, step=True)
+    fees = case.fee_asset
+    fast = replay(frames, case.payloads, case.users, spot_buy_fee_asset=fees)
+    step = replay(frames, case.payloads, case.users, step=True, spot_buy_fee_asset=fees)
     assert fast.status == step.status == "completed"
     assert case.check(step.recording), f"{name}: the case did not exercise its feature"
     assert fast.recording.decisions() == step.recording.decisions()
