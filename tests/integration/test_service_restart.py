@@ -51,10 +51,13 @@ async def test_fills_while_down_are_booked_and_their_tps_placed_once(tmp_path: P
     assert legs[1]["average_fill_price"] == "95512.33"
     # leg 1's TP: 95512.33 × 1.01 = 96467.4533 -> 96467.45 (SPEC §4)
     assert legs[1]["tp_price"] == "96467.45"
-    # average of the open legs: (0.00020 × 95992.30 + 0.00030 × 95512.33) / 0.00050
+    # each buy pays 0.1 % of its quantity in BTC, so the legs hold 0.00020 × 0.999 = 0.0001998
+    # and 0.00030 × 0.999 = 0.0002997: 0.0004995 in all. The average of the held quantity:
+    # (0.0001998 × 95992.30 + 0.0002997 × 95512.33) / 0.0004995 (both legs scaled by 0.999)
+    #   = (0.00020 × 95992.30 + 0.00030 × 95512.33) / 0.00050
     #   = (19.198460 + 28.653699) / 0.00050 = 95704.318
     assert Decimal(group["average_entry"]) == Decimal("95704.318")
-    assert group["open_quantity"] == "0.00050"
+    assert Decimal(group["open_quantity"]) == Decimal("0.0004995")
     # exactly the orders that should exist: one entry, two DCA legs, one TP per filled leg
     assert _purposes(restarted) == Counter({"entry": 1, "dca": 2, "tp": 2})
     tp_prices = sorted(o.price for o in restarted.sim_orders() if "-tp-" in o.client_order_id)
