@@ -16,14 +16,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, delete, select, text, update
+from sqlalchemy import Connection, Text, bindparam, cast, delete, select, text, update
+from sqlalchemy.dialects.postgresql import JSONB
 
 from engine.adapters import sql_rows as rows
 from engine.adapters.crypto import mask_secret
 from engine.adapters.sql_base import DATA_DIR_ENV
 from engine.adapters.sql_models import metadata
 from engine.adapters.sql_positions import SqlPositions
-from engine.adapters.store_common import build_export_rows, json_doc, normalise
+from engine.adapters.store_common import build_export_rows, json_text, normalise
 from engine.domain import Category, RiskAction, Severity
 from engine.store import (
     EventQuery,
@@ -377,12 +378,24 @@ class SqlStore(SqlPositions):
     # -- snapshot, export, maintenance -----------------------------------------------------
     def save_snapshot(self, data: dict[str, Any], at_ms: int) -> None:
         record = normalise(SnapshotRecord(at_ms=at_ms, data={}))
-        doc = json_doc(data, "snapshot")
+        encoded = json_text(data, "snapshot")  # encoded once, stored as is
         t = _SNAPSHOTS
         with self._write() as conn:
-            conn.execute(t.insert().values(at=record.at_ms, data=doc))
+            conn.execute(self._snapshot_insert(), {"at": record.at_ms, "data": encoded})
             newest = select(t.c.id).order_by(t.c.id.desc()).limit(SNAPSHOTS_KEPT).subquery()
             conn.execute(delete(t).where(t.c.id.not_in(select(newest.c.id))))
+
+    def _snapshot_insert(self) -> Any:
+        """``INSERT`` of a snapshot whose document is bound as already encoded JSON text
+        (cast to JSONB on PostgreSQL); the column's JSON type still decodes it on load."""
+        statement = self._statements.get(("snapshot_insert",))
+        if statement is None:
+            data: Any = bindparam("data", type_=Text())
+            if self.dialect == "postgresql":
+                data = cast(data, JSONB)
+            statement = _SNAPSHOTS.insert().values(at=bindparam("at"), data=data)
+            self._statements[("snapshot_insert",)] = statement
+        return statement
 
     def load_snapshot(self) -> SnapshotRecord | None:
         t = _SNAPSHOTS

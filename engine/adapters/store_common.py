@@ -45,6 +45,7 @@ __all__ = [
     "normalise",
     "validate_record",
     "json_doc",
+    "json_text",
     "strip_secrets",
     "clean_signal",
     "winners_to_json",
@@ -129,16 +130,23 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
 
-def json_doc(value: Mapping[str, Any], field: str) -> dict[str, Any]:
-    """Normalise a JSON document the way a database round trip would: Decimals become
-    strings, tuples lists, enums their values. Raises naming ``field`` when not storable."""
+def json_text(value: Mapping[str, Any], field: str) -> str:
+    """``value`` encoded as JSON text the way it is stored: Decimals become strings, tuples
+    lists, enums their values. Raises naming ``field`` when not storable or not an object."""
+    if not isinstance(value, Mapping):
+        raise StoreIntegrityError(f"{field}: must be a JSON object", field=field, reason="not_json")
     try:
-        text = json.dumps(value, default=_json_default, allow_nan=False)
+        return json.dumps(value, default=_json_default, allow_nan=False)
     except (TypeError, ValueError) as exc:
         raise StoreIntegrityError(
             f"{field}: not storable as JSON: {exc}", field=field, reason="not_json"
         ) from None
-    result = json.loads(text)
+
+
+def json_doc(value: Mapping[str, Any], field: str) -> dict[str, Any]:
+    """Normalise a JSON document the way a database round trip would: Decimals become
+    strings, tuples lists, enums their values. Raises naming ``field`` when not storable."""
+    result = json.loads(json_text(value, field))
     if not isinstance(result, dict):
         raise StoreIntegrityError(f"{field}: must be a JSON object", field=field, reason="not_json")
     return result
