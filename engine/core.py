@@ -41,7 +41,7 @@ from engine.ids import validate_namespace
 from engine.intake import handle_signal
 from engine.lifecycle import reconcile
 from engine.orders import on_accepted, on_cancelled, on_filled, on_rejected
-from engine.pool import is_continuation, queue_loss_percent, ranked
+from engine.pool import ranked_candidates
 from engine.promotion import manual_promote, manual_remove, promote
 from engine.risk import apply_control, risk_cycle_due, run_cycle
 from engine.snapshot import dump_state, load_state
@@ -292,7 +292,7 @@ class Engine:
         if user is None:
             return []
         ctx = Context(self._state, self._state.now_ms)
-        entries = ranked(ctx, user, list(user.queue))
+        pairs = ranked_candidates(ctx, user, list(user.queue))
         return [
             QueueEntryView(
                 queue_id=entry.queue_id,
@@ -310,10 +310,10 @@ class Engine:
                 replacement_count=entry.replacement_count,
                 queued_at_ms=entry.queued_at_ms,
                 updated_at_ms=entry.updated_at_ms,
-                loss_percent=queue_loss_percent(self._state, entry),
-                is_continuation=is_continuation(self._state, entry),
+                loss_percent=candidate.loss_percent,
+                is_continuation=candidate.is_continuation,
             )
-            for rank, entry in enumerate(entries, start=1)
+            for rank, (entry, candidate) in enumerate(pairs, start=1)
         ]
 
     def risk_status(self, user_id: str) -> RiskStatusView | None:

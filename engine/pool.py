@@ -15,7 +15,7 @@ from engine.context import Context
 from engine.domain import Category, GroupKey, GroupStatus, PositionSide, Reason, Severity, Signal
 from engine.precision import RulesStatus
 from engine.ranking import QueueCandidate, rank_queue, signal_loss_percent
-from engine.state import EngineState, QueueEntry, UserState
+from engine.state import EngineState, GroupState, QueueEntry, UserState
 
 __all__ = [
     "GROUP_CLOSING",
@@ -30,6 +30,8 @@ __all__ = [
     "blocking_reason",
     "queue_loss_percent",
     "is_continuation",
+    "open_groups_by_key",
+    "ranked_candidates",
     "ranked",
 ]
 
@@ -175,19 +177,41 @@ def queue_loss_percent(state: EngineState, entry: QueueEntry) -> Decimal | None:
     return signal_loss_percent(signal.entry_price, mark, signal.side)
 
 
-def ranked(ctx: Context, user: UserState, entries: list[QueueEntry]) -> list[QueueEntry]:
-    """``entries`` best first under the user's priority rules."""
-    by_id = {entry.queue_id: entry for entry in entries}
-    candidates = [
-        QueueCandidate(
-            queue_id=entry.queue_id,
-            is_continuation=is_continuation(ctx.state, entry),
-            loss_percent=queue_loss_percent(ctx.state, entry),
-            replacement_count=entry.replacement_count,
-            queued_at_ms=entry.queued_at_ms,
-            sequence=entry.sequence,
+def open_groups_by_key(state: EngineState) -> dict[GroupKey, GroupState]:
+    """The open groups indexed by their key (one pass; the oldest wins a shared key, as in
+    :meth:`EngineState.open_group_for`)."""
+    index: dict[GroupKey, GroupState] = {}
+    for group_id in state.open_group_ids:
+        group = state.groups[group_id]
+        index.setdefault(group.key, group)
+    return index
+
+
+def ranked_candidates(
+    ctx: Context, user: UserState, entries: list[QueueEntry]
+) -> list[tuple[QueueEntry, QueueCandidate]]:
+    """``entries`` best first under the user's priority rules, each with the candidate it was
+    ranked as (continuation and loss % computed once per entry; O(n log n) overall)."""
+    open_by_key = open_groups_by_key(ctx.state)
+    pairs = {
+        entry.queue_id: (
+            entry,
+            QueueCandidate(
+                queue_id=entry.queue_id,
+                is_continuation=entry.key in open_by_key,
+                loss_percent=queue_loss_percent(ctx.state, entry),
+                replacement_count=entry.replacement_count,
+                queued_at_ms=entry.queued_at_ms,
+                sequence=entry.sequence,
+            ),
         )
         for entry in entries
-    ]
+    }
     order = ctx.config(user.user_id).risk_config.priority_order
-    return [by_id[candidate.queue_id] for candidate in rank_queue(candidates, order)]
+    candidates = [candidate for _, candidate in pairs.values()]
+    return [pairs[candidate.queue_id] for candidate in rank_queue(candidates, order)]
+
+
+def ranked(ctx: Context, user: UserState, entries: list[QueueEntry]) -> list[QueueEntry]:
+    """``entries`` best first under the user's priority rules."""
+    return [entry for entry, _ in ranked_candidates(ctx, user, entries)]
