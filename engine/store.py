@@ -30,6 +30,7 @@ from engine.domain import (
 )
 
 __all__ = [
+    "OutcomeUpdate",
     "EXPORT_KINDS",
     "ExportKind",
     "StoreError",
@@ -283,8 +284,21 @@ class SnapshotRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class OutcomeUpdate:
+    """A new outcome for a signal already stored (a queued signal replaced or promoted)."""
+
+    signal_id: str
+    outcome: str
+    reason: str | None = None
+    group_id: str | None = None
+    queue_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class StoreBatch:
-    """Several records written in ONE transaction (parents before children)."""
+    """Several records written in ONE transaction (parents before children). Outcome
+    updates come last; one naming a signal the store does not hold (fed by a runner, never
+    through the webhook, so never stored) changes nothing."""
 
     groups: Sequence[GroupRecord] = ()
     pyramids: Sequence[PyramidRecord] = ()
@@ -295,6 +309,7 @@ class StoreBatch:
     risk_actions: Sequence[RiskAction] = ()
     events: Sequence[EventRecord] = ()
     signals: Sequence[SignalRecord] = ()
+    outcomes: Sequence[OutcomeUpdate] = ()
 
 
 class Store(Protocol):

@@ -250,6 +250,16 @@ class MemoryStore(MemoryPositions):
                 self._put_risk(action)
             for event in batch.events:
                 self._put_event(event)
+            for change in batch.outcomes:
+                old = self._signals.get(change.signal_id)
+                if old is not None:
+                    self._signals[change.signal_id] = dataclasses.replace(
+                        old,
+                        outcome=change.outcome,
+                        reason=change.reason,
+                        group_id=change.group_id,
+                        queue_id=change.queue_id,
+                    )
         except BaseException:
             vars(self).update(saved)
             raise

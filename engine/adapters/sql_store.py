@@ -314,6 +314,17 @@ class SqlStore(SqlPositions):
                 self._put_risk(conn, action)
             for audit in batch.events:
                 self._put_event(conn, audit)
+            for change in batch.outcomes:
+                conn.execute(
+                    update(_SIGNALS)
+                    .where(_SIGNALS.c.id == change.signal_id)
+                    .values(
+                        outcome=change.outcome,
+                        reason=change.reason,
+                        group_id=change.group_id,
+                        queue_id=change.queue_id,
+                    )
+                )
 
     # -- queue and risk --------------------------------------------------------------------
     def upsert_queued_signal(self, queued: QueuedSignalRecord) -> None:

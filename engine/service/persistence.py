@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 from engine.core import Engine
 from engine.domain import Decision, Outcome, PlaceOrder
@@ -37,12 +36,12 @@ from engine.store import (
     GroupRecord,
     LegRecord,
     OrderRecord,
+    OutcomeUpdate,
     PyramidRecord,
     QueuedSignalRecord,
     SignalRecord,
     Store,
     StoreBatch,
-    StoreError,
 )
 from engine.views import GroupView, OrderView, QueueEntryView
 
@@ -66,7 +65,7 @@ class _Batch:
     events: list[EventRecord] = field(default_factory=list)
     signals: list[SignalRecord] = field(default_factory=list)
 
-    def freeze(self, decision: Decision) -> StoreBatch:
+    def freeze(self, decision: Decision, outcomes: Sequence[OutcomeUpdate]) -> StoreBatch:
         return StoreBatch(
             groups=self.groups,
             pyramids=self.pyramids,
@@ -77,6 +76,7 @@ class _Batch:
             risk_actions=list(decision.risk_actions),
             events=self.events,
             signals=self.signals,
+            outcomes=outcomes,
         )
 
 
@@ -158,16 +158,10 @@ class EnginePersister:
             self._queue(engine, decision, batch)
         batch.events.extend(event_record(audit) for audit in decision.audit)
         batch.events.extend(alerts)
-        self.store.save_batch(batch.freeze(decision))
+        # one transaction; an outcome of a signal the store never saw (fed by a runner, not
+        # the webhook) changes nothing
+        self.store.save_batch(batch.freeze(decision, updates))
         log_audit(batch.events)
-        for signal_id, outcome in updates:
-            try:
-                self.store.update_signal_outcome(
-                    signal_id, outcome.outcome, outcome.reason, outcome.group_id, outcome.queue_id
-                )
-            except StoreError:
-                # a signal the store never saw (fed by a runner, not the webhook): keep going
-                continue
 
     def write_alerts(self, alerts: Iterable[EventRecord]) -> None:
         events = list(alerts)
@@ -197,8 +191,8 @@ class EnginePersister:
                 batch.orders.append(order_record(order, reason=reasons.get(cid)))
                 self._orders[cid] = order
 
-    def _signals(self, event: Event, decision: Decision, batch: _Batch) -> list[tuple[str, Any]]:
-        updates: list[tuple[str, Any]] = []
+    def _signals(self, event: Event, decision: Decision, batch: _Batch) -> list[OutcomeUpdate]:
+        updates: list[OutcomeUpdate] = []
         received = event.signal if isinstance(event, SignalReceived) else None
         for outcome in decision.outcomes:
             if received is not None and outcome.signal_id == received.signal_id:
@@ -212,7 +206,15 @@ class EnginePersister:
                     )
                 )
             else:
-                updates.append((outcome.signal_id, outcome))
+                updates.append(
+                    OutcomeUpdate(
+                        outcome.signal_id,
+                        outcome.outcome,
+                        outcome.reason,
+                        outcome.group_id,
+                        outcome.queue_id,
+                    )
+                )
         return updates
 
     def _queue(self, engine: Engine, decision: Decision, batch: _Batch) -> None:
