@@ -174,7 +174,7 @@ class WebhookIntake:
     ) -> IntakeResponse:
         if len(body) > self.max_body_bytes:
             return self.too_large(user_id, len(body))
-        user = self.store.get_user(user_id)
+        user = self.runtime.user_record(user_id)
         try:
             payload = load_payload(body)
         except SignalError as exc:

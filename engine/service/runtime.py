@@ -146,6 +146,7 @@ class Runtime:
         self._deferred_upto: int | None = None  # set by a run that left its snapshot to submit
         self._must_save_at = 0  # the latest event that must reach a snapshot (a signal...)
         self._claimed_upto = 0  # submits waiting to write a snapshot up to this event
+        self._user_records: dict[str, UserRecord] = {}  # one process: read once, kept
         self.started = False
 
     # ------------------------------------------------------------------ properties
@@ -160,10 +161,28 @@ class Runtime:
     def health(self) -> dict[str, str]:
         return self.executor.health.states()
 
+    def user_record(self, user_id: str) -> UserRecord | None:
+        """The stored user. One process keeps each record it read until the user's config is
+        applied here (``configure_user``), users are refreshed (``refresh_users``) or the
+        runtime starts; with several processes every call reads the store (another process
+        may have changed the user). Unknown users are never cached."""
+        if self._state_lock.shared:
+            return self.store.get_user(user_id)
+        record = self._user_records.get(user_id)
+        if record is None:
+            record = self.store.get_user(user_id)
+            if record is not None:
+                self._user_records[user_id] = record
+        return record
+
+    def forget_users(self) -> None:
+        """Drop every cached user record (the next read goes to the store)."""
+        self._user_records.clear()
+
     def _users_of(self, exchange: str) -> list[str]:
         users = []
         for user_id in self._engine.users():
-            record = self.store.get_user(user_id)
+            record = self.user_record(user_id)
             config = record.config if record is not None else {}
             listed = config.get("configured_exchanges") or []
             if not listed or exchange in [str(name).lower() for name in listed]:
@@ -441,6 +460,7 @@ class Runtime:
     async def start(self) -> None:
         """Restore, register users, load markets, reconcile orders with the exchanges."""
         async with self.exclusive():
+            self.forget_users()
             record = self.store.load_snapshot()
             if record is not None and record.data.get("version") != self._version:
                 self._adopt(record.data)
@@ -482,6 +502,7 @@ class Runtime:
 
     async def configure_user(self, user: UserRecord) -> Decision:
         """Apply a (new or changed) user config without restarting."""
+        self._user_records.pop(user.user_id, None)  # at once: the store holds the new one
         async with self.exclusive():
             config = parse_user_config(user.config)
             self._configs[user.user_id] = user.updated_at_ms
@@ -490,10 +511,11 @@ class Runtime:
     async def refresh_users(self) -> Decision:
         """Register users created or changed in the store by another process or command."""
         async with self.exclusive():
+            self.forget_users()
             return await self._run(self._user_events(self.store.list_users()))
 
     def user_config(self, user_id: str) -> UserConfig | None:
-        record = self.store.get_user(user_id)
+        record = self.user_record(user_id)
         return None if record is None else parse_user_config(record.config)
 
     @staticmethod
