@@ -51,6 +51,7 @@ from engine.views import (
     GroupView,
     MetricsView,
     OrderView,
+    QueueEntryTerms,
     QueueEntryView,
     RiskStatusView,
     group_view,
@@ -314,6 +315,32 @@ class Engine:
                 is_continuation=candidate.is_continuation,
             )
             for rank, (entry, candidate) in enumerate(pairs, start=1)
+        ]
+
+    def queue_terms(self, user_id: str) -> list[QueueEntryTerms]:
+        """The user's queued signals in queue order, without ranking them (what the store
+        keeps of each; O(n))."""
+        user = self._state.users.get(user_id)
+        if user is None:
+            return []
+        return [
+            QueueEntryTerms(
+                queue_id=entry.queue_id,
+                user_id=user_id,
+                signal_id=entry.signal.signal_id,
+                exchange=entry.signal.exchange,
+                symbol=entry.signal.symbol,
+                timeframe=entry.signal.timeframe,
+                side=entry.key.side.value,
+                entry_price=entry.signal.entry_price,
+                order_size=entry.signal.order_size,
+                size_type=entry.signal.size_type,
+                reason=entry.reason,
+                replacement_count=entry.replacement_count,
+                queued_at_ms=entry.queued_at_ms,
+                updated_at_ms=entry.updated_at_ms,
+            )
+            for entry in user.queue
         ]
 
     def risk_status(self, user_id: str) -> RiskStatusView | None:

@@ -21,6 +21,7 @@ __all__ = [
     "LegView",
     "PyramidView",
     "GroupView",
+    "QueueEntryTerms",
     "QueueEntryView",
     "RiskGroupView",
     "RiskStatusView",
@@ -106,6 +107,27 @@ class GroupView:
     dust_quantity: Decimal  # closed: what it left unsold; open: Σ of its legs' dust
     pyramids: tuple[PyramidView, ...]
     sellable_quantity: Decimal = ZERO  # Σ of the legs' sellable quantities
+
+
+@dataclass(frozen=True, slots=True)
+class QueueEntryTerms:
+    """What is stored of a queued signal (no rank, loss % or continuation: those move with
+    every price and every open or close, and the stored row does not keep them)."""
+
+    queue_id: str
+    user_id: str
+    signal_id: str
+    exchange: str
+    symbol: str
+    timeframe: int
+    side: str
+    entry_price: Decimal | None
+    order_size: Decimal | None
+    size_type: str
+    reason: str
+    replacement_count: int
+    queued_at_ms: int
+    updated_at_ms: int
 
 
 @dataclass(frozen=True, slots=True)

@@ -43,7 +43,7 @@ from engine.store import (
     Store,
     StoreBatch,
 )
-from engine.views import GroupView, OrderView, QueueEntryView
+from engine.views import GroupView, OrderView, QueueEntryTerms
 
 __all__ = ["EnginePersister", "FINAL_GROUP_STATES"]
 
@@ -89,7 +89,7 @@ class EnginePersister:
         self._orders: dict[str, OrderView] = {}
         self._group_orders: dict[str, list[str]] = {}
         self._open: set[str] = set()
-        self._queues: dict[str, dict[str, QueueEntryView]] = {}
+        self._queues: dict[str, dict[str, QueueEntryTerms]] = {}
 
     # ----------------------------------------------------------------- state
     def adopt(self, engine: Engine) -> None:
@@ -107,7 +107,7 @@ class EnginePersister:
             if group.status not in FINAL_GROUP_STATES:
                 self._open.add(group.group_id)
         for user_id in engine.users():
-            self._queues[user_id] = {view.queue_id: view for view in engine.queue(user_id)}
+            self._queues[user_id] = {view.queue_id: view for view in engine.queue_terms(user_id)}
 
     @property
     def open_group_ids(self) -> list[str]:
@@ -224,7 +224,7 @@ class EnginePersister:
             if outcome.outcome in _PROMOTED_OUTCOMES
         }
         for user_id in engine.users():
-            current = {view.queue_id: view for view in engine.queue(user_id)}
+            current = {view.queue_id: view for view in engine.queue_terms(user_id)}
             before = self._queues.get(user_id, {})
             for queue_id, view in current.items():
                 if _queue_changed(before.get(queue_id), view):
@@ -236,7 +236,7 @@ class EnginePersister:
             self._queues[user_id] = current
 
 
-def _queue_changed(before: QueueEntryView | None, after: QueueEntryView) -> bool:
+def _queue_changed(before: QueueEntryTerms | None, after: QueueEntryTerms) -> bool:
     if before is None:
         return True
     # rank and loss % move with every price tick; the stored row keeps the signal's terms

@@ -25,7 +25,7 @@ from engine.store import (
     QueuedSignalRecord,
     SignalRecord,
 )
-from engine.views import GroupView, OrderView, QueueEntryView
+from engine.views import GroupView, OrderView, QueueEntryTerms, QueueEntryView
 
 __all__ = [
     "LEG_STATUS_TO_ORDER_STATUS",
@@ -205,7 +205,7 @@ def event_record(audit: AuditEvent) -> EventRecord:
 
 
 def queued_record(
-    view: QueueEntryView, *, status: str, payload: dict[str, Any] | None = None
+    view: QueueEntryView | QueueEntryTerms, *, status: str, payload: dict[str, Any] | None = None
 ) -> QueuedSignalRecord:
     return QueuedSignalRecord(
         queue_id=view.queue_id,
