@@ -24,7 +24,7 @@ from engine.adapters.crypto import mask_secret
 from engine.adapters.sql_base import DATA_DIR_ENV
 from engine.adapters.sql_models import metadata
 from engine.adapters.sql_positions import SqlPositions
-from engine.adapters.store_common import build_export_rows, json_text, normalise
+from engine.adapters.store_common import build_export_rows, normalise, snapshot_text
 from engine.domain import Category, RiskAction, Severity
 from engine.store import (
     EventQuery,
@@ -389,7 +389,7 @@ class SqlStore(SqlPositions):
     # -- snapshot, export, maintenance -----------------------------------------------------
     def save_snapshot(self, data: dict[str, Any], at_ms: int) -> None:
         record = normalise(SnapshotRecord(at_ms=at_ms, data={}))
-        encoded = json_text(data, "snapshot")  # encoded once, stored as is
+        encoded = snapshot_text(data, "snapshot")  # encoded once, stored as is
         t = _SNAPSHOTS
         with self._write() as conn:
             conn.execute(self._snapshot_insert(), {"at": record.at_ms, "data": encoded})
