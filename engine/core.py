@@ -17,7 +17,7 @@ from typing import Any
 from engine.closing import begin_close
 from engine.config import UserConfig, parse_user_config
 from engine.context import Context
-from engine.domain import Category, ConnectionState, Decision, OrderPurpose, Severity
+from engine.domain import Category, ConnectionState, Decision, OrderPurpose, Severity, Signal
 from engine.domain.events import (
     ClosePositionRequested,
     Event,
@@ -45,7 +45,7 @@ from engine.pool import ranked_candidates
 from engine.promotion import manual_promote, manual_remove, promote
 from engine.risk import apply_control, risk_cycle_due, run_cycle
 from engine.snapshot import dump_state, load_state
-from engine.state import EngineState, UserState
+from engine.state import EngineState, QueueEntry, UserState
 from engine.triggers import on_price
 from engine.views import (
     GroupView,
@@ -82,6 +82,7 @@ class Engine:
     def __init__(self, namespace: str = "q") -> None:
         self._state = EngineState(namespace=validate_namespace(namespace))
         self._cache: dict[str, Any] = {}  # memo of derived values; never part of the state
+        self._terms: dict[str, tuple[QueueEntry, Signal, QueueEntryTerms]] = {}
 
     # ------------------------------------------------------------------ properties
     @property
@@ -319,29 +320,34 @@ class Engine:
 
     def queue_terms(self, user_id: str) -> list[QueueEntryTerms]:
         """The user's queued signals in queue order, without ranking them (what the store
-        keeps of each; O(n))."""
+        keeps of each; O(n)). The terms of an entry whose signal, replacement count, reason
+        and times did not change are reused (signals are immutable)."""
         user = self._state.users.get(user_id)
         if user is None:
             return []
-        return [
-            QueueEntryTerms(
-                queue_id=entry.queue_id,
-                user_id=user_id,
-                signal_id=entry.signal.signal_id,
-                exchange=entry.signal.exchange,
-                symbol=entry.signal.symbol,
-                timeframe=entry.signal.timeframe,
-                side=entry.key.side.value,
-                entry_price=entry.signal.entry_price,
-                order_size=entry.signal.order_size,
-                size_type=entry.signal.size_type,
-                reason=entry.reason,
-                replacement_count=entry.replacement_count,
-                queued_at_ms=entry.queued_at_ms,
-                updated_at_ms=entry.updated_at_ms,
-            )
-            for entry in user.queue
-        ]
+        found: list[QueueEntryTerms] = []
+        for entry in user.queue:
+            cached = self._terms.get(entry.queue_id)
+            if cached is not None:
+                held, signal, terms = cached
+                if (
+                    held is entry
+                    and signal is entry.signal
+                    and terms.user_id == user_id
+                    and terms.reason == entry.reason
+                    and terms.replacement_count == entry.replacement_count
+                    and terms.queued_at_ms == entry.queued_at_ms
+                    and terms.updated_at_ms == entry.updated_at_ms
+                ):
+                    found.append(terms)
+                    continue
+            terms = _entry_terms(user_id, entry)
+            self._terms[entry.queue_id] = (entry, entry.signal, terms)
+            found.append(terms)
+        if len(self._terms) > 2 * sum(len(u.queue) for u in self._state.users.values()) + 64:
+            live = {e.queue_id for u in self._state.users.values() for e in u.queue}
+            self._terms = {k: v for k, v in self._terms.items() if k in live}
+        return found
 
     def risk_status(self, user_id: str) -> RiskStatusView | None:
         user = self._state.users.get(user_id)
@@ -377,4 +383,25 @@ class Engine:
         engine = cls.__new__(cls)
         engine._state = load_state(snapshot)
         engine._cache = {}
+        engine._terms = {}
         return engine
+
+
+def _entry_terms(user_id: str, entry: QueueEntry) -> QueueEntryTerms:
+    signal = entry.signal
+    return QueueEntryTerms(
+        queue_id=entry.queue_id,
+        user_id=user_id,
+        signal_id=signal.signal_id,
+        exchange=signal.exchange,
+        symbol=signal.symbol,
+        timeframe=signal.timeframe,
+        side=entry.key.side.value,
+        entry_price=signal.entry_price,
+        order_size=signal.order_size,
+        size_type=signal.size_type,
+        reason=entry.reason,
+        replacement_count=entry.replacement_count,
+        queued_at_ms=entry.queued_at_ms,
+        updated_at_ms=entry.updated_at_ms,
+    )

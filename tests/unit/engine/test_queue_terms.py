@@ -37,6 +37,8 @@ def test_terms_keep_queue_order_while_the_ranking_reorders() -> None:
         symbol="DOGEUSDT", entry_price="0.2", order_size=None
     )  # qe2: (0.195 − 0.2) / 0.2 = −2.5 %
     h.signal(symbol="ADAUSDT", entry_price="0.387", order_size=None)  # qe3: loss 0 %
+    before = h.engine.queue_terms("maaz")  # read (and kept) before the replacement
+    assert (before[2].replacement_count, before[2].entry_price) == (0, D("0.387"))
     h.advance(60)
     h.signal(
         symbol="ADAUSDT", entry_price="0.38", order_size="300"
@@ -65,3 +67,18 @@ def test_terms_keep_queue_order_while_the_ranking_reorders() -> None:
 def test_unknown_user_has_no_terms() -> None:
     h = Harness.seed(make_config(), rules=RULES)
     assert h.engine.queue_terms("nobody") == []
+
+
+def test_terms_follow_a_removal_and_a_new_entry() -> None:
+    h = Harness.seed(make_config(), rules=RULES)
+    for symbol, price in PRICES.items():
+        h.price(price, symbol=symbol)
+    for symbol in ("BTCUSDT", "ETHUSDT", "SOLUSDT"):
+        h.signal(symbol=symbol, entry_price=PRICES[symbol], order_size=None)
+    h.signal(symbol="XRPUSDT", entry_price="1.874", order_size=None)  # qe1
+    assert [t.queue_id for t in h.engine.queue_terms("maaz")] == ["qe1"]
+    h.signal(symbol="XRPUSDT", type="exit", side=None)  # removes qe1 from the queue
+    assert h.engine.queue_terms("maaz") == []
+    h.signal(symbol="DOGEUSDT", entry_price="0.195", order_size=None)  # qe2
+    (terms,) = h.engine.queue_terms("maaz")
+    assert (terms.queue_id, terms.symbol, terms.replacement_count) == ("qe2", "DOGEUSDT", 0)
