@@ -52,7 +52,8 @@ FEATURE_TAGS = {
     **{f"t{test}": f"testing plan test {test.replace('_', '.')}" for test in _PLAN_TESTS},
     "e2e": "the e2e prediction-to-profit flow",
     "needs_price_control": "moves prices or injects faults through the simulator (not testnet)",
-    "needs_market_change": "relists a market in the in-process simulator (sim backend only)",
+    "needs_venue_change": "changes a venue's listing or fee rules in the simulator (not testnet)",
+    "sim_only": "needs the in-process exchange adapter (a perpetual market: ccxt trades spot)",
 }
 
 
@@ -85,9 +86,13 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(
                 pytest.mark.skip(reason="needs_price_control: the testnet's prices cannot be moved")
             )
-        if backend != "sim" and item.get_closest_marker("needs_market_change"):
+        if backend != "sim" and item.get_closest_marker("sim_only"):
             item.add_marker(
                 pytest.mark.skip(
-                    reason=f"needs_market_change: backend {backend} cannot relist a market"
+                    reason=f"sim_only: the {backend} backend's ccxt adapter trades spot markets"
                 )
+            )
+        if backend == "testnet" and item.get_closest_marker("needs_venue_change"):
+            item.add_marker(
+                pytest.mark.skip(reason="needs_venue_change: the testnet's venues are not ours")
             )

@@ -9,7 +9,7 @@ Feature: Test 1.2 - DCA layers after the base entry fills (Binance)
     Given the trading system runs with the seed user "maaz"
     And a long signal for BTCUSDT 60 on binance was sent at 95992.3 with order size 0.001
 
-  @t1_2
+  @t1_2 @needs_price_control
   Scenario: DCA legs are placed after the fill and the average follows the DCA fills
     Then logs show "Order filled" for BTCUSDT
     And the BTCUSDT 60 group on binance has 1 of 3 entry legs filled

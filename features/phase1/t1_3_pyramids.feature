@@ -11,7 +11,7 @@ Feature: Test 1.3 - pyramid signals up to 5/5 (Binance)
     Given the trading system runs with the seed user "maaz"
     And a long signal for BTCUSDT 60 on binance was sent at 95992.3 with order size 0.001
 
-  @t1_3
+  @t1_3 @needs_price_control
   Scenario: Four pyramids fill the group to 5/5, the timer starts and a sixth is refused
     Given 1 minute passes
     When a long signal for BTCUSDT 60 on binance is sent at 95992.3 with order size 0.001

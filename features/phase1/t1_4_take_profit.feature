@@ -15,7 +15,7 @@ Feature: Test 1.4 - per-leg take-profit closes one leg at a time
   Background:
     Given the trading system runs with the seed user "maaz"
 
-  @t1_4
+  @t1_4 @needs_price_control
   Scenario Outline: Take-profits close the legs one by one (<tp_order_type> orders)
     Given the user's config sets "dca_grid_config.tp_order_type" to "<tp_order_type>"
     And a long signal for BTCUSDT 60 on binance was sent at 95992.3 with order size 0.001
@@ -70,3 +70,33 @@ Feature: Test 1.4 - per-leg take-profit closes one leg at a time
       | tp_order_type | leg1_exit | leg1_pnl    | leg2_exit | leg2_pnl    | leg0_exit | total_pnl   |
       | limit         | 96467.45  | 0.228942066 | 96933.01  | 0.854337310 | 96952.22  | 1.236674472 |
       | market        | 96500     | 0.238697301 | 96940     | 0.857828815 | 97000     | 1.259467656 |
+
+  # Binance spot charges a buy's fee in the base asset: the account receives 0.1 % less BTC
+  # than each buy, and this account holds no BTC of its own. The engine may only sell what it
+  # holds, in whole steps of 0.00001; what is left below one step stays on the exchange.
+  #   leg 0: 0.00020 − 0.0000002 = 0.0001998 → take-profit 0.00019 ; dust 0.0000098
+  #   leg 1: 0.00030 − 0.0000003 = 0.0002997 → take-profit 0.00029 ; dust 0.0000097
+  #   leg 2: 0.00050 − 0.0000005 = 0.0004995 → take-profit 0.00049 ; dust 0.0000095
+  # USDT: −95.368344 paid for the legs ; + 0.00019 × 96952.22 + 0.00029 × 96467.45 + 0.00049 × 96933.01
+  #   = 18.4209218 + 27.9755605 + 47.4971749 = 93.8936572, less the 0.1 % sell fee 0.0938936572
+  #   → change 93.7997635428 − 95.368344 = −1.5685804572 ; BTC change +0.000029 (the dust)
+  @t1_4 @needs_venue_change @needs_price_control
+  Scenario: With buy fees taken in BTC the take-profits sell only what the account holds
+    Given the exchanges charge spot buy fees in the base asset
+    And a long signal for BTCUSDT 60 on binance was sent at 95992.3 with order size 0.001
+    And the price of BTCUSDT on binance moved to 95000
+    Then binance shows these open BTCUSDT orders:
+      | side | type  | price    | quantity |
+      | sell | limit | 96952.22 | 0.00019  |
+      | sell | limit | 96467.45 | 0.00029  |
+      | sell | limit | 96933.01 | 0.00049  |
+    When the price of BTCUSDT on binance moves to 97000
+    Then binance filled a sell of 0.00019 BTCUSDT at 96952.22
+    And binance filled a sell of 0.00029 BTCUSDT at 96467.45
+    And binance filled a sell of 0.00049 BTCUSDT at 96933.01
+    And no order was rejected by the exchange
+    And the BTCUSDT 60 group on binance is listed with status "closed" and 1 of 5 pyramids
+    And the pool shows 0 of 3 slots used
+    And the USDT balance on binance changed by -1.5685804572
+    And the BTC balance on binance changed by 0.000029
+

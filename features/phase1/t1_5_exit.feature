@@ -9,7 +9,7 @@ Feature: Test 1.5 - full exit signal (Binance)
     And a long signal for BTCUSDT 60 on binance was sent at 95992.3 with order size 0.001
     And the price of BTCUSDT on binance moved to 95500
 
-  @t1_5
+  @t1_5 @needs_price_control
   Scenario: The plan's exit webhook closes the BTCUSDT group and frees its slot
     Given the BTCUSDT 60 group on binance has 2 of 3 entry legs filled
     And binance shows 3 open orders for BTCUSDT

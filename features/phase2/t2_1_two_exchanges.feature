@@ -8,7 +8,7 @@ Feature: Test 2.1 - simultaneous positions on Binance and Bybit
   Background:
     Given the trading system runs with the seed user "maaz"
 
-  @t2_1
+  @t2_1 @needs_price_control
   Scenario: ETHUSDT on Binance and SOLUSDT on Bybit run side by side
     When the user sends the plan's webhook:
       | flag        | value   |
@@ -56,9 +56,13 @@ Feature: Test 2.1 - simultaneous positions on Binance and Bybit
     # no cross-contamination: each exchange saw only its own symbol
     And binance shows no SOLUSDT orders
     And bybit shows no ETHUSDT orders
-    # spot buys pay the quote: 0.0058 × 3394.00 = 19.6852 ; 0.158 × 125.97 = 19.90326
-    And the USDT balance on binance changed by -19.6852
-    And the USDT balance on bybit changed by -19.90326
+    # spot buys pay the quote and a 0.1 % fee in quote (the suite's venues):
+    #   0.0058 × 3394.00 = 19.6852 + 0.0196852 = 19.7048852 ; 0.158 × 125.97 = 19.90326 + 0.01990326 = 19.92316326
+    # (the resting DCA buys only lock USDT: the total balance does not move for them)
+    And the USDT balance on binance changed by -19.7048852
+    And the USDT balance on bybit changed by -19.92316326
+    And the ETH balance on binance changed by 0.0058
+    And the SOL balance on bybit changed by 0.158
     And every order event for ETHUSDT names exchange binance
     And every order event for SOLUSDT names exchange bybit
     And the simulator recorded no rate-limit error

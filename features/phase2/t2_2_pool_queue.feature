@@ -9,7 +9,7 @@ Feature: Test 2.2 - pool limit and the waiting queue
     Given the trading system runs with the seed user "maaz"
     And the pool is filled with ETHUSDT 60 on binance, SOLUSDT 60 on bybit and XRPUSDT 15 on binance
 
-  @t2_2
+  @t2_2 @needs_price_control
   Scenario: A full pool queues signals, ranks them by loss and promotes the best when a slot frees
     Then the pool shows 3 of 3 slots used
     When the user sends the plan's webhook:

@@ -9,7 +9,7 @@ Feature: Test 2.3 - queue replacement
     And the pool is filled with ETHUSDT 60 on binance, SOLUSDT 60 on bybit and XRPUSDT 15 on binance
     And a long signal for TRXUSDT 60 on bybit was queued
 
-  @t2_3
+  @t2_3 @needs_price_control
   Scenario: A new TRXUSDT signal replaces the queued one
     Given the queue holds 1 signal
     And 1 minute passes

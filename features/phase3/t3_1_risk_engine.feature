@@ -22,7 +22,7 @@ Feature: Test 3.1 - the risk engine offsets a full losing group with winners' pr
     Given the trading system runs with the seed user "maaz"
     And the user's take-profit targets are 20 % on every grid level
 
-  @t3_1
+  @t3_1 @needs_price_control
   Scenario: Winners cover less than the loss - the loser closes in part, the winner fully
     Given a long signal for DOGEUSDT 60 on binance was sent at 0.195
     And the price of DOGEUSDT on binance moved to 0.2145
@@ -63,7 +63,7 @@ Feature: Test 3.1 - the risk engine offsets a full losing group with winners' pr
     And the DOGEUSDT 60 group on binance is listed with status "closed" and 1 of 5 pyramids
     And the pool shows 1 of 3 slots used
 
-  @t3_1
+  @t3_1 @needs_price_control
   Scenario: Winners cover more than the loss - the loser closes fully, the winner in part
     # DOGE 2000 contracts: C = 2000 × 0.195 = 390 ; leg 0 = 390 × 20 % / 0.195 = 400 DOGE
     Given a long signal for DOGEUSDT 60 on binance was sent at 0.195 with order size 2000
@@ -100,7 +100,7 @@ Feature: Test 3.1 - the risk engine offsets a full losing group with winners' pr
       | sell | limit | 0.234   | 30       |
     And the pool shows 1 of 3 slots used
 
-  @t3_1
+  @t3_1 @needs_price_control
   Scenario: Insufficient winners - the risk engine skips
     # DOGE at 0.1951 is up 102 × 0.0001 = 0.0102 but the sale's fee 102 × 0.1951 × 0.1 % = 0.0199
     # is larger: no winner can pay for any part of the loss
@@ -118,7 +118,7 @@ Feature: Test 3.1 - the risk engine offsets a full losing group with winners' pr
     And the XRPUSDT 60 group on binance has average entry 1.8617 and open quantity 267.5
     And the pool shows 2 of 3 slots used
 
-  @t3_1
+  @t3_1 @needs_price_control
   Scenario: Several losers - the deepest loss is offset first, one offset per cycle
     Given a long signal for DOGEUSDT 60 on binance was sent at 0.195
     And the price of DOGEUSDT on binance moved to 0.2145
@@ -137,7 +137,7 @@ Feature: Test 3.1 - the risk engine offsets a full losing group with winners' pr
     And the last risk action offset the ADAUSDT loser at -7.9973 %
     And binance shows no filled sell of XRPUSDT
 
-  @t3_1
+  @t3_1 @needs_price_control
   Scenario: Three winners are combined, the fourth is left alone
     # pool raised to 5 to hold 4 winners and the loser
     Given the user's config sets "risk_config.max_open_positions_global" to "5"
@@ -172,7 +172,7 @@ Feature: Test 3.1 - the risk engine offsets a full losing group with winners' pr
     # DOGE and ADA closed; XRP, TRX (0.4 left) and SOL keep their slots
     And the pool shows 3 of 5 slots used
 
-  @t3_1
+  @t3_1 @needs_price_control
   Scenario: A blocked loser is left alone until it is unblocked
     Given a long signal for DOGEUSDT 60 on binance was sent at 0.195
     And the price of DOGEUSDT on binance moved to 0.2145
@@ -191,7 +191,7 @@ Feature: Test 3.1 - the risk engine offsets a full losing group with winners' pr
       | symbol   | quantity |
       | DOGEUSDT | 102      |
 
-  @t3_1
+  @t3_1 @needs_price_control
   Scenario: A loser skipped once is offset on the following cycle
     Given a long signal for DOGEUSDT 60 on binance was sent at 0.195
     And the price of DOGEUSDT on binance moved to 0.2145

@@ -50,7 +50,7 @@ Feature: Test 4.1 - precision validation failures
   # LOT_SIZE. The engine refreshes its rules; the next entry is sized on the new step.
   # Next entry, 0.01 BTC at 95992.3: C = 959.923 ; leg 0 = 191.9846 / 95992.3 = 0.002 ;
   #   leg 1 = 287.9769 / 95512.33 = 0.003015 → 0.003 ; leg 2 = 479.9615 / 95032.37 = 0.00505 → 0.005
-  @t4_1 @needs_market_change
+  @t4_1 @needs_venue_change @needs_price_control
   Scenario: An order rejected by a filter triggers a precision refresh, and the next entry is correct
     Given binance changes the BTCUSDT step size to 0.001 without telling the engine
     When a long signal for BTCUSDT 60 on binance is sent at 95992.3 with order size 0.001

@@ -55,7 +55,7 @@ Feature: Test 4.2 - exchange API failures and retries
   # in that order. Pool 3 → the first 3 open, every other one waits in the queue.
   @t4_2 @needs_price_control
   Scenario: A burst of 100 signals under rate limits loses nothing and duplicates nothing
-    Given binance answers the next 3 order requests with a rate limit
+    Given the exchanges answer the next 3 order requests with a rate limit
     When 100 distinct long signals are sent at once
     Then every one of the 100 signals has a stored outcome
     And 3 of them have outcome "opened"

@@ -7,7 +7,7 @@ Feature: Test 6.1 - database consistency after a full run
   Background:
     Given the trading system runs with the seed user "maaz"
 
-  @t6_1
+  @t6_1 @needs_price_control
   Scenario: A full run leaves a consistent database
     Given a long signal for BTCUSDT 60 on binance was sent at 95992.3 with order size 0.001
     And the price of BTCUSDT on binance moved to 95000

@@ -8,7 +8,7 @@ Feature: Test 7.1 - rapid signal burst
   Background:
     Given the trading system runs with the seed user "maaz"
 
-  @t7_1
+  @t7_1 @needs_price_control
   Scenario: 50 unknown symbols are each rejected and 50 valid signals are executed or queued in order
     When the plan's 50 signals for BTC1USDT to BTC50USDT on binance are sent at once
     Then every one of the 50 signals has a stored outcome

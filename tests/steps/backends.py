@@ -52,21 +52,12 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 API_TOKEN = "features-token"
 BACKENDS = ("sim", "sim-rest", "testnet")
 LOG_MAX_BYTES = 16 * 1024  # small, so a simulated day of activity rotates the service log
-# The simulated accounts are funded like the plan's testnet accounts ("ensure both testnet
-# accounts have sufficient balance"): quote money plus some of every base asset, as the
-# Binance and Bybit testnets hand out. See docs/features.md ("Accounts").
-TESTNET_LIKE_BALANCES: dict[str, Decimal] = {
-    "USDT": Decimal(100_000),
-    "BTC": Decimal(1),
-    "ETH": Decimal(10),
-    "SOL": Decimal(100),
-    "DOT": Decimal(1_000),
-    "XRP": Decimal(10_000),
-    "TRX": Decimal(10_000),
-    "DOGE": Decimal(100_000),
-    "ADA": Decimal(10_000),
-    "GALA": Decimal(100_000),
-}
+# Spot buys pay their fee in the quote asset in the simulated venues of this suite, so the
+# engine holds exactly what it bought and the SPEC §4 worked figures (TP quantity = filled
+# quantity) hold; the accounts start with the simulator's default 100,000 USDT and nothing
+# else, so the engine can never sell what it did not buy. A scenario switches to Binance's
+# base-asset buy fees with "the exchanges charge spot buy fees in the base asset".
+BUY_FEE_ASSET = "quote"
 
 
 @dataclass(frozen=True)
@@ -118,6 +109,8 @@ class Backend(Protocol):
     ) -> list[dict[str, Any]]: ...
 
     def exchange_balances(self, exchange: str) -> dict[str, Decimal]: ...
+
+    def set_buy_fee_asset(self, asset: str) -> None: ...
 
     def change_market(self, exchange: str, symbol: str, **fields: Any) -> None: ...
 
@@ -224,8 +217,8 @@ class SimBackend:
         from simulator.server import SystemClock, install_default_account
 
         self.data_dir = data_dir
-        self.sim = Simulator(seed=0)
-        self.api_key, _secret = install_default_account(self.sim, dict(TESTNET_LIKE_BALANCES))
+        self.sim = Simulator(seed=0, spot_buy_fee_asset=BUY_FEE_ASSET)
+        self.api_key, _secret = install_default_account(self.sim)
         exchanges = {
             name: AsyncSimExchangeAdapter(self.sim, name, self.api_key)
             for name in ("binance", "bybit")
@@ -265,16 +258,14 @@ class SimBackend:
     def exchange_balances(self, exchange: str) -> dict[str, Decimal]:
         return _admin_balances(self.admin, exchange, self.api_key)
 
+    def set_buy_fee_asset(self, asset: str) -> None:
+        """Which asset spot buys pay their fee in ("base" as Binance does, or "quote")."""
+        self.sim.spot_buy_fee_asset = asset
+
     def change_market(self, exchange: str, symbol: str, **fields: Any) -> None:
         """Relist one market with changed fields (a filter change, a perpetual listing);
         the engine learns about it only when it refreshes its market rules."""
-        from engine.domain import MarketType
-
-        if "market_type" in fields:
-            fields["market_type"] = MarketType(fields["market_type"])
-        venue = self.sim.venue(exchange)
-        market = replace(venue.markets[symbol], **fields)
-        self.sim.add_markets([market], exchanges=[exchange])
+        _relist(self.sim, exchange, symbol, fields)
 
     def export(self, kind: str) -> list[dict[str, Any]]:
         return database.export(self.database_url, kind, self.data_dir)
@@ -307,19 +298,21 @@ class SimRestBackend:
 
     def __init__(self, data_dir: Path) -> None:
         from engine.adapters.ccxt_exchange import CcxtExchange
+        from simulator.exchange import Simulator
         from tests.kit.sim_server import serving_simulator
 
         self.data_dir = data_dir
-        self._serving = serving_simulator(
-            balances=dict(TESTNET_LIKE_BALANCES), response_lost_delay_ms=1500
-        )
+        self.sim = Simulator(seed=0, spot_buy_fee_asset=BUY_FEE_ASSET)
+        self._serving = serving_simulator(self.sim, response_lost_delay_ms=1500)
         self.server = self._serving.__enter__()
         self.http = httpx.Client(base_url=self.server.base_url, timeout=30)
         self.clock = _RemoteSimClock(self._status()["clock_ms"])
+        # the adapters live at the HTTP edge: their rate limiter and market cache run on wall
+        # time (a limiter on the simulated clock would wait for ever between admin calls)
         exchanges = {
             name: CcxtExchange(
                 name,
-                clock=self.clock,
+                clock=_WallClock(),
                 rng=random.Random(index),
                 api_key=self.server.api_key,
                 api_secret=self.server.api_secret,
@@ -367,8 +360,12 @@ class SimRestBackend:
     def exchange_balances(self, exchange: str) -> dict[str, Decimal]:
         return _admin_balances(self.admin, exchange, self.server.api_key)
 
+    def set_buy_fee_asset(self, asset: str) -> None:
+        """The server runs in this process (a thread): its simulator is reachable directly."""
+        self.sim.spot_buy_fee_asset = asset
+
     def change_market(self, exchange: str, symbol: str, **fields: Any) -> None:
-        raise BackendUnsupported("the simulator server's admin API cannot relist a market")
+        _relist(self.sim, exchange, symbol, fields)
 
     def export(self, kind: str) -> list[dict[str, Any]]:
         return database.export(self.database_url, kind, self.data_dir)
@@ -474,6 +471,9 @@ class TestnetBackend:
 
         return dict(self.harness.call(fetch))
 
+    def set_buy_fee_asset(self, asset: str) -> None:
+        raise BackendUnsupported("testnet backend: fees are what the exchange charges")
+
     def change_market(self, exchange: str, symbol: str, **fields: Any) -> None:
         raise BackendUnsupported("testnet backend: markets are what the exchange lists")
 
@@ -488,6 +488,16 @@ class TestnetBackend:
 
     def close(self) -> None:
         self.harness.close()
+
+
+def _relist(sim: Any, exchange: str, symbol: str, fields: dict[str, Any]) -> None:
+    from engine.domain import MarketType
+
+    if "market_type" in fields:
+        fields["market_type"] = MarketType(fields["market_type"])
+    venue = sim.venue(exchange)
+    market = replace(venue.markets[symbol], **fields)
+    sim.add_markets([market], exchanges=[exchange])
 
 
 def _from_ccxt(order: Mapping[str, Any], exchange: str) -> dict[str, Any]:

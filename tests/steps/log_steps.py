@@ -124,6 +124,14 @@ def precision_refresh_logged(world: World, exchange: str) -> None:
     assert refreshed, f"no precision refresh for {exchange} after the rejection: {_summary(events)}"
 
 
+@then("no order was rejected by the exchange")
+def none_rejected(world: World) -> None:
+    rejected = [
+        e for e in world.events() if e["category"] in ("order", "error") and mentions(e, "rejected")
+    ]
+    assert not rejected, f"orders rejected: {[(e['message'], e['data']) for e in rejected]}"
+
+
 @then("the simulator recorded no rate-limit error")
 def no_rate_limit(world: World) -> None:
     entries = [e for e in world.exchange_log() if "rate" in json.dumps(e).lower()]

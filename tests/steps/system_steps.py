@@ -102,6 +102,11 @@ def linear_market(world: World, exchange: str, symbol: str) -> None:
     assert listed.get("known") is True, f"{symbol} unknown after the refresh: {listed}"
 
 
+@given("the exchanges charge spot buy fees in the base asset")
+def base_asset_fees(world: World) -> None:
+    world.backend.set_buy_fee_asset("base")
+
+
 @given(
     step_parser(
         "{exchange:Ex} changes the {symbol:Sym} step size to {step:Dec} without telling the engine"
@@ -134,10 +139,12 @@ def bad_keys(world: World, exchange: str) -> None:
     world.inject_fault(kind="bad_keys", exchange=exchange)
 
 
-@given(step_parser("{exchange:Ex} answers the next {count:d} order requests with a rate limit"))
-def rate_limited(world: World, exchange: str, count: int) -> None:
+@given(step_parser("the exchanges answer the next {count:d} order requests with a rate limit"))
+def rate_limited(world: World, count: int) -> None:
+    """429 with Retry-After 1 s to the next ``count`` order requests, whichever exchange they
+    go to (concurrent signals reach the exchanges in no fixed order)."""
     world.inject_fault(
-        kind="rate_limit", exchange=exchange, endpoint="order.create", count=count, retry_after_s=1
+        kind="rate_limit", exchange="*", endpoint="order.create", count=count, retry_after_s=1
     )
 
 
