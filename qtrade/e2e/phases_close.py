@@ -13,6 +13,7 @@ from typing import Any
 
 from engine.domain import ZERO, PositionSide
 from qtrade.e2e.api import ServiceCallError
+from qtrade.e2e.fills import Fill, FillPnl, base_fee_of, fills_of, pnl_from_fills
 from qtrade.e2e.phases_open import dec, read_prices
 from qtrade.e2e.prices import exit_target, path_yaml, weighted_average
 from qtrade.e2e.state import FlowContext, PhaseLog, TradeState
@@ -88,7 +89,9 @@ def _verify_fill(ctx: FlowContext, trade: TradeState) -> str:
     if not on_exchange:
         raise ValueError(f"the exchange does not show {order['client_order_id']} filled: {seen}")
     trade.status, trade.fill_quantity, trade.fill_price = "filled", quantity, price
-    return f"{quantity:f} @ {price:f}; exchange order {seen[0]['order_id']} FILLED"
+    trade.fill_base_fee = base_fee_of(trade.symbol, fills_of(seen[0]))
+    fee = f", base fee {trade.fill_base_fee:f}" if trade.fill_base_fee else ""
+    return f"{quantity:f} @ {price:f}{fee}; exchange order {seen[0]['order_id']} FILLED"
 
 
 def fill_verification(ctx: FlowContext, log: PhaseLog) -> None:
@@ -122,9 +125,16 @@ def _position_problems(trade: TradeState, row: dict[str, Any]) -> tuple[list[str
     unrealised = dec(row["unrealised_pnl"], "unrealised_pnl")
     sign = 1 if trade.side == "long" else -1
     expected = (mark - average) * quantity * sign  # SPEC §6.2
+    assert trade.fill_quantity is not None
+    # a long holds its fill net of the base asset the exchange kept as fee (the exchange's
+    # fill records); a short's base fee does not change its quantity
+    held = trade.fill_quantity - (trade.fill_base_fee if trade.side == "long" else ZERO)
     problems = []
-    if quantity != trade.fill_quantity:
-        problems.append(f"quantity {quantity:f} != filled {trade.fill_quantity}")
+    if quantity != held:
+        problems.append(
+            f"quantity {quantity:f} != filled {trade.fill_quantity:f} - base fee "
+            f"{trade.fill_base_fee:f} = {held:f}"
+        )
     if average != trade.fill_price:
         problems.append(f"average entry {average:f} != fill price {trade.fill_price}")
     if unrealised != expected:
@@ -293,21 +303,44 @@ def _quantise(value: Decimal) -> Decimal:
     return value.quantize(PRICE_QUANTUM, rounding=ROUND_HALF_EVEN).normalize()
 
 
+def _from_fills(ctx: FlowContext, trade: TradeState, orders: list[dict[str, Any]]) -> FillPnl:
+    """The realised PnL recomputed from the exchange's fill records of the group's orders
+    (formula: :mod:`qtrade.e2e.fills`), never from the engine's realised figure."""
+    rows = ctx.calls.admin(
+        "GET", "/admin/orders", params={"exchange": ctx.settings.exchange, "symbol": trade.symbol}
+    )["orders"]
+    on_exchange = {str(r.get("client_order_id")): r for r in rows}
+    entry_side = "buy" if trade.side == "long" else "sell"
+    entries: list[tuple[str, list[Fill]]] = []
+    exits = []
+    for order in orders:
+        client_id = str(order["client_order_id"])
+        if dec(order["filled_quantity"], "filled_quantity") <= 0:
+            continue
+        row = on_exchange.get(client_id)
+        if row is None:
+            raise ValueError(f"client_order_id: {client_id} filled but not on the exchange")
+        if order["side"] == entry_side and order["purpose"] in _ENTRY_PURPOSES:
+            entries.append((client_id, fills_of(row)))
+        elif order["side"] == _closing_side(trade):
+            exits.append(fills_of(row))
+    step = ctx.state.markets[trade.symbol].step_size
+    return pnl_from_fills(trade.symbol, trade.side == "long", entries, exits, step)
+
+
 def _record(
     ctx: FlowContext, trade: TradeState, group: dict[str, Any], orders: list[dict[str, Any]]
-) -> tuple[TradeRecord, Decimal]:
+) -> tuple[TradeRecord, FillPnl]:
     """The trade's record from the engine's orders, and the realised PnL recomputed from
-    the fills (closing quote − entry quote − fees, the sign flipped for shorts)."""
+    the exchange's fills: sign x (closing quote - entry quote + dust at cost) - quote fees -
+    base fees that did not shrink the held quantity (see :mod:`qtrade.e2e.fills`)."""
     entry_side = "buy" if trade.side == "long" else "sell"
     entries = _fills(orders, entry_side, _ENTRY_PURPOSES)
     exits = _fills(orders, _closing_side(trade), None)
     quantity, entry_price = weighted_average([(q, p) for q, p, _ in entries])
     entry_time = min(t for _, _, t in entries)
     fees = dec(group["fees"], "fees")
-    sign = 1 if trade.side == "long" else -1
-    entry_quote = sum((q * p for q, p, _ in entries), ZERO)
-    exit_quote = sum((q * p for q, p, _ in exits), ZERO)
-    recomputed = (exit_quote - entry_quote) * sign - fees
+    recomputed = _from_fills(ctx, trade, orders)
     closed = group["status"] == "closed"
     exit_price = exit_time = None
     if closed and exits:
@@ -354,11 +387,13 @@ def _settle(ctx: FlowContext, trade: TradeState, log: PhaseLog) -> Decimal:
     trade.record = record
     engine_pnl = dec(group["realised_pnl"], "realised_pnl")
     trade.status = "closed" if group["status"] == "closed" else "open"
+    dust = f", dust {recomputed.dust:f} open at cost {recomputed.dust_cost:f}"
     log.check(
         f"{trade.symbol} settled",
-        trade.status == "closed" and recomputed == engine_pnl,
+        trade.status == "closed" and recomputed.realised == engine_pnl,
         f"{group['status']} ({group.get('close_reason')}), realised {engine_pnl:f}, "
-        f"from fills {recomputed:f}"
+        f"from fills {recomputed.realised:f}"
+        + (dust if recomputed.dust else "")
         + (", resting orders cancelled" if trade.settled_by_flow else ""),
     )
     return engine_pnl

@@ -60,6 +60,9 @@ class TradeState:
     order_id: str | None = None
     fill_quantity: Decimal | None = None
     fill_price: Decimal | None = None
+    # base asset the exchange kept as the entry fill's fee (its fill records): a long holds
+    # fill_quantity - fill_base_fee
+    fill_base_fee: Decimal = Decimal(0)
     simulated: set[str] = field(default_factory=set)
     exit_plan: str | None = None
     exit_target: Decimal | None = None

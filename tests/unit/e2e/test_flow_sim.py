@@ -67,11 +67,17 @@ def test_the_seed_flow_from_prediction_to_profit(service: RunningService) -> Non
     # 96472.26 -> 94070.09 over 30 s (one tick a second): the DCA legs fill at their limits
     # (0.00031 @ 95989.89, 0.00052 @ 95507.53) and the stop 94542.81 is first crossed at tick
     # 25: 96472.26 - 2402.17 x 25 / 30 = 94470.4516... -> 94470.45, sold at market there.
-    # cost 19.294452 + 29.7568659 + 49.6639156 = 98.7152335 ; proceeds 0.00103 x 94470.45
-    # = 97.3045635 ; fees 0.1 % of both = 0.0987152335 + 0.0973045635 = 0.196019797
-    # PnL 97.3045635 - 98.7152335 - 0.196019797 = -1.606689797
+    # cost 19.294452 + 29.7568659 + 49.6639156 = 98.7152335 for 0.00103 ; the buys pay 0.1 %
+    # in BTC: 0.00000020 + 0.00000031 + 0.00000052 = 0.00000103 held back, valued at the fill
+    # prices 0.019294452 + 0.0297568659 + 0.0496639156 = 0.0987152335 ; held 0.00102897, the
+    # stop sells the whole steps 0.00102 x 94470.45 = 96.359859 (fee 0.1 % = 0.096359859
+    # USDT), dust 0.00000897 stays open in leg 2 at 95507.53 (cost 0.8567025441).
+    # engine realised = 96.359859 - 98.7152335 + 0.8567025441 - 0.096359859 = -1.5950318149
+    # (the settlement check recomputes it from the fills) ; fees 0.096359859 + 0.0987152335
+    # = 0.1950750925. The record keeps the gross entry 0.00103, so its PnL
+    # (94470.45 - 95840.03252427) x 0.00103 - 0.1950750925 = -1.6057450924981
     assert (btc_record.quantity, btc_record.exit_price, btc_record.fees) == (
-        D("0.00103"), D("94470.45"), D("0.196019797"),
+        D("0.00103"), D("94470.45"), D("0.1950750925"),
     )  # fmt: skip
     assert btc_record.entry_price == D("95840.03252427")  # 98.7152335 / 0.00103, 8 places
     assert btc_record.exit_reason == "stop_loss"
@@ -81,44 +87,51 @@ def test_the_seed_flow_from_prediction_to_profit(service: RunningService) -> Non
     )  # fmt: skip
     # SOL: leg 0 0.158 @ 126.35, its resting TP 127.61 is crossed at tick 20 of
     # 126.35 -> 128.25 (126.35 + 1.90 x 20 / 30 = 127.6166 -> 127.62), filled at 127.61:
-    # (127.61 - 126.35) x 0.158 = 0.19908 - fees (19.9633 + 20.16238) x 0.1 % = 0.15895432
+    # engine: held 0.158 - 0.000158 (fee in SOL) = 0.157842, the TP sells 0.157 x 127.61 =
+    # 20.03477 (fee 0.02003477 USDT), dust 0.000842 at 126.35 = 0.1063867 stays open:
+    # realised 20.03477 - 19.9633 + 0.1063867 - 0.02003477 = 0.15782193 ; fees 0.000158 x
+    # 126.35 = 0.0199633 + 0.02003477 = 0.03999807 ; the record (gross 0.158):
+    # (127.61 - 126.35) x 0.158 - 0.03999807 = 0.15908193
     assert (sol_record.quantity, sol_record.exit_price, sol_record.exit_time_ms) == (
         D("0.158"), D("127.61"), START_MS + 380_000,
     )  # fmt: skip
-    assert sol.settled_by_flow  # its unfilled DCA legs were cancelled at settlement
+    # only dust left after the TP: the engine ends the group at the signal's take-profit
+    # (aggregate_take_profit, its DCA legs cancelled), so the flow has nothing to close
+    assert not sol.settled_by_flow
 
     report = flow_report(result)
     assert report.status == "SUCCESS"
     assert report.summary.total_trades == report.summary.closed_trades == 2
-    # 0.15895432 - 1.606689797 = -1.447735477 -> -1.44773548 (8 places)
-    assert report.summary.total_profit == D("-1.44773548")
-    assert [t.profit_pnl for t in report.trades] == [D("-1.6066898"), D("0.15895432")]
+    # 0.15908193 - 1.6057450924981 = -1.4466631624981 -> -1.44666316 (8 places)
+    assert report.summary.total_profit == D("-1.44666316")
+    assert [t.profit_pnl for t in report.trades] == [D("-1.60574509"), D("0.15908193")]
     assert report.summary.win_rate == D("0.5")
-    # 0.15895432 / 1.606689797 = 0.0989330...
-    assert report.summary.profit_factor == D("0.098933")
+    # 0.15908193 / 1.6057450924981 = 0.0990704...
+    assert report.summary.profit_factor == D("0.099070")
     assert report.kpis is not None and report.kpis.tp_hit_rate == D("0.5")
     latencies = {row.name: row for row in report.kpis.latencies}
     assert latencies["signal_to_fill"].max_ms == 0  # market entries fill on arrival
     assert latencies["entry_to_exit"].max_ms == 85_000
     # the equity curve starts at the flow's capital (2 trades x 100 USDT): 200, then
-    # +0.15895432 at 00:06:20, then -1.606689797 at 00:06:25: 198.552264523, written to 8
-    # places (half-even) as the report writes money
+    # +0.15908193 at 00:06:20, then -1.6057450924981 at 00:06:25: 198.5533368375019,
+    # written to 8 places (half-even) as the report writes money
     assert [row.total for row in report.equity] == [
         D(200),
-        D("200.15895432"),
-        D("198.55226452"),
+        D("200.15908193"),
+        D("198.55333684"),
     ]
     flow = report.model_extra["flow"] if report.model_extra else {}
     assert flow["kpis"]["position_success_rate"] == D(1)
     assert flow["kpis"]["prediction_accuracy"] == D("0.5")
 
-    # the exchange's own book: the stop's market sell filled at 94470.45
+    # the exchange's own book: the stop's market sell of the whole steps filled at 94470.45:
+    # 0.00102 x 94470.45 = 96.359859
     orders = service.api.admin(
         "GET", "/admin/orders", params={"exchange": "binance", "symbol": "BTCUSDT"}
     ).json()["orders"]
     stop = [o for o in orders if "-stop-" in o["client_order_id"]]
     assert [(o["status"], o["filled_quantity"], o["cumulative_quote"]) for o in stop] == [
-        ("FILLED", "0.00103", "97.3045635")
+        ("FILLED", "0.00102000", "96.3598590000")
     ]
 
 

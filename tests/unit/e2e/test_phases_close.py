@@ -49,6 +49,15 @@ def exchange_orders(status: str = "FILLED", quantity: str = "0.00020") -> Any:
                     "client_order_id": ENTRY_ID,
                     "status": status,
                     "filled_quantity": quantity,
+                    # Binance spot: a buy's 0.1 % fee is kept in the base asset
+                    "fills": [
+                        {
+                            "quantity": quantity,
+                            "price": "96472.26",
+                            "fee": "0.00000020",
+                            "fee_asset": "BTC",
+                        }
+                    ],
                 },
             ]
         }
@@ -76,7 +85,10 @@ def test_a_filled_entry_is_checked_on_the_exchange_too() -> None:
         D("96472.26"),
     )
     assert trade.simulated == set()
-    assert log.checks[0].message == "0.00020 @ 96472.26; exchange order 5000000001 FILLED"
+    assert trade.fill_base_fee == D("0.00000020")  # 0.1 % of 0.00020, from the exchange fill
+    assert log.checks[0].message == (
+        "0.00020 @ 96472.26, base fee 0.00000020; exchange order 5000000001 FILLED"
+    )
     assert log.state == "complete"
 
 
@@ -135,11 +147,12 @@ def position_row(**changes: Any) -> dict[str, Any]:
     row = {
         "trade_id": "g1",
         "symbol": "BTCUSDT",
-        "quantity": "0.00020",
+        # held: the fill 0.00020 net of its 0.00000020 base fee
+        "quantity": "0.00019980",
         "average_entry": "96472.26",
         "mark_price": "96500",
-        # (96500 - 96472.26) x 0.00020 = 0.005548
-        "unrealised_pnl": "0.005548",
+        # (96500 - 96472.26) x 0.00019980 = 0.005542452
+        "unrealised_pnl": "0.005542452",
         "take_profit_prices": ["97436.98"],
         "stop_price": "94542.81",
     }
@@ -157,6 +170,7 @@ def monitoring_context(rows: list[dict[str, Any]]) -> Any:
     )
     ctx = make_context(api)
     trade = make_trade(status="filled", fill_quantity=D("0.00020"), fill_price=D("96472.26"))
+    trade.fill_base_fee = D("0.00000020")
     ctx.state.trades.append(trade)
     return ctx
 
@@ -177,9 +191,20 @@ def test_a_wrong_unrealised_pnl_fails_the_check() -> None:
     ctx = monitoring_context([position_row(unrealised_pnl="0.0056")])
     log = PhaseLog("position_monitoring")
     position_monitoring(ctx, log)
-    assert log.checks[0].message == "unrealised 0.0056 != (mark - average) x qty = 0.0055480"
+    assert log.checks[0].message == ("unrealised 0.0056 != (mark - average) x qty = 0.0055424520")
     assert log.state == "failed"
     assert log.fallback is None
+
+
+def test_the_position_must_hold_the_fill_net_of_its_base_fee() -> None:
+    # the gross fill 0.00020 is not what the account holds: 0.00020 - 0.00000020 = 0.00019980
+    ctx = monitoring_context([position_row(quantity="0.00020", unrealised_pnl="0.005548")])
+    log = PhaseLog("position_monitoring")
+    position_monitoring(ctx, log)
+    assert log.checks[0].message == (
+        "quantity 0.00020 != filled 0.00020 - base fee 0.00000020 = 0.00019980"
+    )
+    assert log.state == "failed"
 
 
 def test_a_missing_position_is_simulated() -> None:
@@ -329,7 +354,7 @@ SOL_ORDERS = [
         "client_order_id": "e2e-g2-p0-l0-tp-0",
         "side": "sell",
         "purpose": "tp",
-        "filled_quantity": "0.158",
+        "filled_quantity": "0.157",
         "average_price": "127.61",
         "created_at_ms": 1_000,
         "updated_at_ms": 80_000,
@@ -337,11 +362,40 @@ SOL_ORDERS = [
 ]
 
 
+# the exchange's book of the SOL trade: the entry's fee kept in SOL, the TP sold the whole
+# steps (step 0.001) of the 0.157842 held, its fee in USDT
+SOL_EXCHANGE = {
+    "orders": [
+        {
+            "client_order_id": "e2e-g2-p0-l0-entry-0",
+            "fills": [
+                {"quantity": "0.158", "price": "126.35", "fee": "0.000158", "fee_asset": "SOL"}
+            ],
+        },
+        {"client_order_id": "e2e-g2-p0-l1-dca-0", "fills": []},
+        {
+            "client_order_id": "e2e-g2-p0-l0-tp-0",
+            "fills": [
+                {"quantity": "0.157", "price": "127.61", "fee": "0.02003477", "fee_asset": "USDT"}
+            ],
+        },
+    ]
+}
+# realised from the fills: held 0.158 - 0.000158 = 0.157842, sold 0.157, dust 0.000842 open
+# at its cost 0.000842 x 126.35 = 0.1063867 ;
+# 0.157 x 127.61 - 0.158 x 126.35 + 0.1063867 - 0.02003477
+# = 20.03477 - 19.9633 + 0.1063867 - 0.02003477 = 0.15782193
+# (check: sold part's cost 0.157 x 126.35 = 19.83695 ; 20.03477 - 19.83695 = 0.19782, minus
+# the fees 0.02003477 USDT and 0.000158 x 126.35 = 0.0199633 -> 0.15782193)
+SOL_REALISED = "0.15782193"
+SOL_FEES = "0.03999807"  # 0.02003477 + 0.0199633
+
+
 def test_settlement_closes_a_flat_group_and_recomputes_its_pnl() -> None:
     reads = iter(
         [
-            group("partially_filled", "0", "0.15895432", "0.04012568"),
-            group("closed", "0", "0.15895432", "0.04012568"),
+            group("partially_filled", "0", SOL_REALISED, SOL_FEES),
+            group("closed", "0", SOL_REALISED, SOL_FEES),
         ]
     )
     api = ScriptedApi(
@@ -349,12 +403,14 @@ def test_settlement_closes_a_flat_group_and_recomputes_its_pnl() -> None:
             "GET /positions/g2": lambda _p, _b: (200, next(reads)),
             "POST /positions/g2/close": answer({"group_id": "g2", "status": "closed"}),
             "GET /orders": answer(SOL_ORDERS),
+            "GET /admin/orders": answer(SOL_EXCHANGE),
             "GET /trades/positions": answer([]),
             # the user's metrics moved by exactly this trade
-            "GET /metrics": metrics_answer(realised="0.15895432", closed=1),
+            "GET /metrics": metrics_answer(realised=SOL_REALISED, closed=1),
         }
     )
     ctx = make_context(api)
+    ctx.state.markets["SOLUSDT"] = market("SOLUSDT", "0.01", "0.001", "0.001")
     ctx.state.metrics_before = {"realised_pnl": D(0), "closed_groups": D(0)}
     trade = make_trade(
         "SOLUSDT",
@@ -373,13 +429,14 @@ def test_settlement_closes_a_flat_group_and_recomputes_its_pnl() -> None:
     assert (trade.status, trade.settled_by_flow) == ("closed", True)
     record = trade.record
     assert record is not None
-    # (127.61 - 126.35) x 0.158 = 0.19908 ; - fees 0.04012568 = 0.15895432
+    # the record keeps the gross entry: (127.61 - 126.35) x 0.158 = 0.19908 ; - fees
+    # 0.03999807 = 0.15908193 (the engine's 0.15782193 counts the dust as still open)
     assert (record.entry_price, record.exit_price, record.quantity) == (
         D("126.35"),
         D("127.61"),
         D("0.158"),
     )
-    assert record.realised_pnl == D("0.15895432")
+    assert record.realised_pnl == D("0.15908193")
     assert (record.entry_time_ms, record.exit_time_ms, record.exit_reason) == (
         1_000,
         80_000,
@@ -393,13 +450,15 @@ def test_settlement_closes_a_flat_group_and_recomputes_its_pnl() -> None:
 def test_settlement_flags_a_pnl_that_does_not_match_the_fills() -> None:
     api = ScriptedApi(
         {
-            "GET /positions/g2": answer(group("closed", "0", "0.2", "0.04012568")),
+            "GET /positions/g2": answer(group("closed", "0", "0.2", SOL_FEES)),
             "GET /orders": answer(SOL_ORDERS),
+            "GET /admin/orders": answer(SOL_EXCHANGE),
             "GET /trades/positions": answer([]),
             "GET /metrics": metrics_answer(realised="0.2", closed=1),
         }
     )
     ctx = make_context(api)
+    ctx.state.markets["SOLUSDT"] = market("SOLUSDT", "0.01", "0.001", "0.001")
     ctx.state.metrics_before = {"realised_pnl": D(0), "closed_groups": D(0)}
     ctx.state.trades.append(
         make_trade("SOLUSDT", status="filled", price="126.35", trade_id="g2",
@@ -408,7 +467,10 @@ def test_settlement_flags_a_pnl_that_does_not_match_the_fills() -> None:
     log = PhaseLog("settlement")
     settlement(ctx, log)
     assert log.checks[0].passed is False
-    assert log.checks[0].message == "closed (manual_close), realised 0.2, from fills 0.15895432"
+    assert log.checks[0].message == (
+        "closed (manual_close), realised 0.2, from fills 0.15782193, "
+        "dust 0.000842 open at cost 0.10638670"
+    )
 
 
 def test_current_state_reports_simulated_trades_as_open() -> None:
