@@ -7,11 +7,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from engine.domain import CancelOrder, MarketRules, OrderStatus, PlaceOrder
 
-__all__ = ["Clock", "FillReport", "OrderReport", "ExchangePort", "SyncExchangePort"]
+__all__ = [
+    "Clock",
+    "FillReport",
+    "OrderReport",
+    "ExchangePort",
+    "SyncExchangePort",
+    "PortNotice",
+    "ReportsNotices",
+]
 
 
 class Clock(Protocol):
@@ -60,6 +68,25 @@ class ExchangePort(Protocol):
     async def fetch_order(self, symbol: str, client_order_id: str) -> OrderReport | None: ...
 
     async def fetch_open_orders(self, symbol: str | None = None) -> list[OrderReport]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class PortNotice:
+    """A failure an adapter absorbed on its own (it retried and the call went on): the
+    caller still wants to know, to raise an alert. ``kind`` is ``rate_limited`` or
+    ``retried`` (any other transient failure)."""
+
+    kind: str
+    operation: str
+    detail: str
+    retry_after_seconds: float | None = None
+
+
+@runtime_checkable
+class ReportsNotices(Protocol):
+    """An exchange adapter that retries by itself reports what it absorbed."""
+
+    def drain_notices(self) -> list[PortNotice]: ...
 
 
 class SyncExchangePort(Protocol):

@@ -2,8 +2,9 @@
 
 - Real exchanges (live or ``testnet=True``, ccxt's sandbox URLs) or any ``base_url`` (the
   simulator's REST faces: every REST host in ``urls['api']`` is replaced, paths kept).
-- Market rules (SPEC §5) from ``load_markets``, cached for ``refresh_seconds`` of the injected
-  clock; :meth:`CcxtExchange.refresh_markets` reloads on demand.
+- Market rules (SPEC §5) from ``load_markets``: the port's ``load_markets`` always asks the
+  exchange (the engine decides when); lookups between loads (:meth:`CcxtExchange.market_rules`,
+  symbol mapping) use the last answer, reloaded after ``refresh_seconds`` of the injected clock.
 - Orders carry the engine's client order id. Whenever an attempt to place an order ended
   without a clear answer (timeout, connection error, 5xx), the next attempt first looks the
   order up by that id and returns it when it exists, so an order is never placed twice —
@@ -53,7 +54,7 @@ from engine.errors import (
     RateLimited,
     TransientError,
 )
-from engine.ports import Clock, OrderReport
+from engine.ports import Clock, OrderReport, PortNotice
 
 __all__ = ["CcxtExchange", "build_ccxt_client"]
 
@@ -140,6 +141,7 @@ class CcxtExchange:
         self._unified: dict[str, str] = {}  # market id -> ccxt symbol
         self._loaded_at_ms: int | None = None
         self._unconfirmed: set[str] = set()  # client ids whose placement outcome is unknown
+        self._notices: list[PortNotice] = []  # failures retried here, for the caller's alerts
         self._health = HealthTracker(
             self.name, clock, disconnect_after=disconnect_after, listener=on_state_change
         )
@@ -156,6 +158,11 @@ class CcxtExchange:
     def unconfirmed_orders(self) -> frozenset[str]:
         """Client ids whose placement ended without an answer and was not looked up yet."""
         return frozenset(self._unconfirmed)
+
+    def drain_notices(self) -> list[PortNotice]:
+        """Failures this adapter retried by itself since the last call (oldest first)."""
+        notices, self._notices = self._notices, []
+        return notices
 
     def update_credentials(self, api_key: str, api_secret: str) -> None:
         """New keys (after ``auth_failed``): private calls are allowed again."""
@@ -195,8 +202,9 @@ class CcxtExchange:
         self._health.answered(private)
         return result
 
-    async def _retrying(self, attempt: Callable[[], Awaitable[T]]) -> T:
-        """Run ``attempt`` under the retry policy (transient failures only)."""
+    async def _retrying(self, attempt: Callable[[], Awaitable[T]], operation: str) -> T:
+        """Run ``attempt`` under the retry policy (transient failures only); each failure
+        retried here is kept as a :class:`PortNotice` for :meth:`drain_notices`."""
         number = 0
         while True:
             number += 1
@@ -208,23 +216,35 @@ class CcxtExchange:
                     if failure.retryable:
                         self._health.gave_up(failure)
                     raise
-                await self._sleep(self._retry.delay(number, self._rng, retry_after))
+                delay = self._retry.delay(number, self._rng, retry_after)
+                kind = "rate_limited" if isinstance(failure, RateLimited) else "retried"
+                self._notices.append(PortNotice(kind, operation, str(failure), retry_after))
+                await self._sleep(delay)
+
+    async def _request(
+        self, operation: str, call: Callable[[], Awaitable[T]], *, private: bool
+    ) -> T:
+        """One retried request: :meth:`_once` under :meth:`_retrying`."""
+        return await self._retrying(lambda: self._once(operation, call, private=private), operation)
 
     # -- markets ---------------------------------------------------------------------------
     async def load_markets(self) -> list[MarketRules]:
-        """Market rules of the configured market type, from cache while it is fresh."""
+        """The port's load: the exchange's market rules, fetched now. When to load is the
+        engine's decision (SPEC §5 refresh timing, ``POST /precision/refresh``); a cached
+        answer here would hide a filter change the engine asked to see."""
+        return await self.refresh_markets()
+
+    async def _cached_markets(self) -> None:
+        """Rules for lookups between loads: the cache, reloaded once it is stale."""
         now = self._clock.now_ms()
         if self._loaded_at_ms is None or now - self._loaded_at_ms >= self._refresh_ms:
-            return await self.refresh_markets()
-        return list(self._rules.values())
+            await self.refresh_markets()
 
     async def refresh_markets(self) -> list[MarketRules]:
         """Reload the exchange's market metadata now."""
         reload = self._loaded_at_ms is not None
-        markets: Mapping[str, Any] = await self._retrying(
-            lambda: self._once(
-                "load_markets", lambda: self._client.load_markets(reload), private=False
-            )
+        markets: Mapping[str, Any] = await self._request(
+            "load_markets", lambda: self._client.load_markets(reload), private=False
         )
         mode = int(getattr(self._client, "precisionMode", convert.TICK_SIZE))
         wanted = "spot" if self.market_type == MarketType.SPOT else "swap"
@@ -243,12 +263,12 @@ class CcxtExchange:
         return list(rules.values())
 
     async def market_rules(self, symbol: str) -> MarketRules | None:
-        await self.load_markets()
+        await self._cached_markets()
         return self._rules.get(normalise_symbol(symbol))
 
     async def _ccxt_symbol(self, symbol: str) -> str | None:
         if self._loaded_at_ms is None:
-            await self.load_markets()
+            await self._cached_markets()
         return self._unified.get(normalise_symbol(symbol))
 
     async def _need_symbol(self, symbol: str) -> str:
@@ -259,10 +279,8 @@ class CcxtExchange:
 
     async def fetch_price(self, symbol: str) -> Decimal:
         unified = await self._need_symbol(symbol)
-        ticker = await self._retrying(
-            lambda: self._once(
-                "fetch_price", lambda: self._client.fetch_ticker(unified), private=False
-            )
+        ticker = await self._request(
+            "fetch_price", lambda: self._client.fetch_ticker(unified), private=False
         )
         price = convert.dec(ticker.get("last")) or convert.dec(ticker.get("close"))
         if price is None:
@@ -314,7 +332,7 @@ class CcxtExchange:
             self._unconfirmed.discard(cid)
             return await self._complete(raw, command.symbol, cid, command.quantity)
 
-        return await self._retrying(attempt)
+        return await self._retrying(attempt, "place_order")
 
     def _create(self, unified: str, command: PlaceOrder) -> Awaitable[Any]:
         params: dict[str, Any] = {self.profile.client_id_param: command.client_order_id}
@@ -388,14 +406,10 @@ class CcxtExchange:
     async def _order_trades(self, symbol: str, exchange_id: str) -> list[Mapping[str, Any]] | None:
         unified = await self._need_symbol(symbol)
         try:
-            trades = await self._retrying(
-                lambda: self._once(
-                    "fetch_trades",
-                    lambda: self._client.fetch_my_trades(
-                        unified, None, None, {"orderId": exchange_id}
-                    ),
-                    private=True,
-                )
+            trades = await self._request(
+                "fetch_trades",
+                lambda: self._client.fetch_my_trades(unified, None, None, {"orderId": exchange_id}),
+                private=True,
             )
         except TransientError:
             return None  # the report stays without fills; order sync asks again
@@ -406,7 +420,7 @@ class CcxtExchange:
         unified = await self._ccxt_symbol(symbol)
         if unified is None:
             return None
-        raw = await self._retrying(lambda: self._lookup(unified, client_order_id))
+        raw = await self._retrying(lambda: self._lookup(unified, client_order_id), "fetch_order")
         if raw is None:
             return None
         self._unconfirmed.discard(client_order_id)
@@ -419,12 +433,10 @@ class CcxtExchange:
         cid = command.client_order_id
         params = {self.profile.lookup_param: cid}
         try:
-            raw = await self._retrying(
-                lambda: self._once(
-                    "cancel_order",
-                    lambda: self._client.cancel_order(None, unified, dict(params)),
-                    private=True,
-                )
+            raw = await self._request(
+                "cancel_order",
+                lambda: self._client.cancel_order(None, unified, dict(params)),
+                private=True,
             )
         except (NotFound, OrderRejectedError):
             existing = await self.fetch_order(command.symbol, cid)
@@ -440,10 +452,8 @@ class CcxtExchange:
         """Open orders (without fills; :meth:`fetch_order` gives those)."""
         unified = await self._need_symbol(symbol) if symbol is not None else None
         operation = "fetch_open_orders" if unified else "fetch_open_orders_all"
-        orders = await self._retrying(
-            lambda: self._once(
-                operation, lambda: self._client.fetch_open_orders(unified), private=True
-            )
+        orders = await self._request(
+            operation, lambda: self._client.fetch_open_orders(unified), private=True
         )
         reports = []
         for order in orders:

@@ -51,7 +51,7 @@ from engine.errors import (
     RateLimited,
     TransientError,
 )
-from engine.ports import Clock, ExchangePort, OrderReport
+from engine.ports import Clock, ExchangePort, OrderReport, ReportsNotices
 from engine.store import EventRecord
 from engine.views import OrderView
 
@@ -290,11 +290,32 @@ class Executor:
                 value = await action()
         except (TransientError, AuthFailed) as error:
             result = self.failed(exchange, error, **context)
-            result.alerts[:0] = notes
+            result.alerts[:0] = self._absorbed(exchange, context) + notes
             return None, result
         result = self.succeeded(exchange, private=private)
-        result.alerts[:0] = notes
+        result.alerts[:0] = self._absorbed(exchange, context) + notes
         return value, result
+
+    def _absorbed(self, exchange: str, context: Mapping[str, Any]) -> list[EventRecord]:
+        """Warnings for the failures the port retried by itself during the call (a ccxt
+        adapter waits out a 429 and retries): the call went on, the operator still hears."""
+        port = self.port(exchange)
+        if not isinstance(port, ReportsNotices):
+            return []
+        return [
+            self._alert(
+                "Exchange rate limit hit; the adapter waited and retried"
+                if notice.kind == "rate_limited"
+                else "Exchange call failed; the adapter retried",
+                severity=Severity.WARNING,
+                exchange=exchange,
+                operation=notice.operation,
+                retry_after_seconds=notice.retry_after_seconds,
+                detail=notice.detail,
+                **context,
+            )
+            for notice in port.drain_notices()
+        ]
 
     # ----------------------------------------------------------------- commands
     async def place(

@@ -152,6 +152,7 @@ def bybit_execution(trade: SimTrade, order: SimOrder | None, market: SimMarket) 
         "stopOrderType": "",
         "execFee": bybit_number(trade.fee),
         "feeCurrency": trade.fee_asset,
+        "feeCoin": trade.fee_asset,  # the field ccxt reads; without it ccxt guesses from side
         "execId": trade.trade_id,
         "execPrice": bybit_number(trade.price),
         "execQty": bybit_number(trade.quantity),

@@ -112,16 +112,28 @@ async def test_market_rules_come_from_ccxt_precision_and_limits() -> None:
 async def test_market_rules_are_cached_for_refresh_seconds() -> None:
     client, clock = FakeCcxtClient(), FakeClock()
     exchange = adapter(client, clock, refresh_seconds=600)
-    await exchange.load_markets()
-    clock.advance(599.999)
-    await exchange.load_markets()
     await exchange.market_rules("BTC/USDT")
+    clock.advance(599.999)
+    await exchange.market_rules("BTC/USDT")
+    await exchange.market_rules("ETHUSDT")
     assert client.count("load_markets") == 1
     clock.advance(0.001)  # 600 s after the load: stale
-    await exchange.load_markets()
+    await exchange.market_rules("BTC/USDT")
     assert client.count("load_markets") == 2
     await exchange.refresh_markets()  # on demand
     assert client.count("load_markets") == 3
+
+
+async def test_the_ports_load_always_asks_the_exchange() -> None:
+    """The engine decides when rules are reloaded (SPEC §5); the adapter never answers a load
+    from its cache, or a filter change the engine asked to see would stay hidden."""
+    client, clock = FakeCcxtClient(), FakeClock()
+    exchange = adapter(client, clock, refresh_seconds=600)
+    await exchange.load_markets()
+    await exchange.load_markets()
+    assert client.count("load_markets") == 2
+    await exchange.market_rules("BTCUSDT")  # fresh cache: no third request
+    assert client.count("load_markets") == 2
 
 
 async def test_fetch_price_is_an_exact_decimal() -> None:
@@ -237,6 +249,12 @@ async def test_rate_limit_waits_retry_after_and_does_not_look_up() -> None:
     assert client.calls == ["load_markets", "create_order", "create_order"]
     assert clock.now_ms() - start == 3000  # Retry-After 3 s beats the 0.5 s backoff
     assert exchange.state == ConnectionState.OK
+    # the 429 it absorbed is reported once, for the caller's alert
+    notices = exchange.drain_notices()
+    assert [(n.kind, n.operation, n.retry_after_seconds) for n in notices] == [
+        ("rate_limited", "place_order", 3.0)
+    ]
+    assert exchange.drain_notices() == []
 
 
 async def test_long_ban_is_not_waited_for_in_the_call() -> None:
@@ -348,6 +366,7 @@ async def test_one_transient_failure_only_degrades() -> None:
     await exchange.fetch_price("BTCUSDT")  # retried and succeeded
     assert [s[1] for s in states] == [ConnectionState.DEGRADED, ConnectionState.OK]
     assert exchange.health().since_ms == clock.now_ms()
+    assert [(n.kind, n.operation) for n in exchange.drain_notices()] == [("retried", "fetch_price")]
 
 
 # -- reading and cancelling ---------------------------------------------------------------
