@@ -85,6 +85,9 @@ class TradeRecord:
     ``exit_price`` is closed and its PnL is computed: long ``(exit − entry) × qty − fees``,
     short ``(entry − exit) × qty − fees``. An open trade's realised PnL so far (partial closes)
     cannot be derived from averages, so the caller gives it in ``open_realised_pnl``.
+    ``closed_pnl`` is a closed trade's realised PnL when the averages cannot give it either:
+    an exchange's quantity step left a sub-step remainder unsold (it stays open at cost), so
+    less than ``quantity`` was sold at ``exit_price``.
     """
 
     trade_id: str
@@ -101,6 +104,7 @@ class TradeRecord:
     exit_reason: str | None = None
     open_realised_pnl: Decimal = ZERO
     pyramids: int | None = None
+    closed_pnl: Decimal | None = None
 
     def __post_init__(self) -> None:
         where = f"trade[{self.trade_id!r}]"
@@ -137,6 +141,14 @@ class TradeRecord:
                     "closed_trade",
                     "a closed trade's PnL is computed from its prices, not given",
                 )
+        if self.closed_pnl is not None:
+            _set(self, "closed_pnl", _dec(self.closed_pnl, f"{where}.closed_pnl"))
+            if self.exit_price is None:
+                raise ReportInputError(
+                    f"{where}.closed_pnl",
+                    "open_trade",
+                    "an open trade's realised PnL goes in open_realised_pnl",
+                )
 
     @property
     def is_closed(self) -> bool:
@@ -148,9 +160,12 @@ class TradeRecord:
 
     @property
     def realised_pnl(self) -> Decimal:
-        """Closed: computed from the prices, net of fees. Open: ``open_realised_pnl``."""
+        """Closed: ``closed_pnl`` when given, else computed from the prices, net of fees.
+        Open: ``open_realised_pnl``."""
         if self.exit_price is None:
             return self.open_realised_pnl
+        if self.closed_pnl is not None:
+            return self.closed_pnl
         gross = (self.exit_price - self.entry_price) * self.quantity * self.side.sign
         return gross - self.fees
 

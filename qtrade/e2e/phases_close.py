@@ -361,6 +361,10 @@ def _record(
         exit_reason=trade.exit_result if exit_price is not None else None,
         open_realised_pnl=ZERO if exit_price is not None else dec(group["realised_pnl"], "pnl"),
         pyramids=int(group["pyramid_count"]),
+        # a sub-step remainder stayed open at cost: less than the quantity was sold at the
+        # exit price, so the PnL is the one recomputed from the fills (the settlement check
+        # compares it with the engine's)
+        closed_pnl=recomputed.realised if exit_price is not None and recomputed.dust else None,
     )
     if exit_time is not None and entry_time <= exit_time:
         ctx.state.engine_latencies_ms.setdefault("entry_to_exit", []).append(exit_time - entry_time)

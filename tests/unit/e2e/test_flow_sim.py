@@ -74,8 +74,9 @@ def test_the_seed_flow_from_prediction_to_profit(service: RunningService) -> Non
     # USDT), dust 0.00000897 stays open in leg 2 at 95507.53 (cost 0.8567025441).
     # engine realised = 96.359859 - 98.7152335 + 0.8567025441 - 0.096359859 = -1.5950318149
     # (the settlement check recomputes it from the fills) ; fees 0.096359859 + 0.0987152335
-    # = 0.1950750925. The record keeps the gross entry 0.00103, so its PnL
-    # (94470.45 - 95840.03252427) x 0.00103 - 0.1950750925 = -1.6057450924981
+    # = 0.1950750925. The record keeps the gross entry 0.00103 and its prices; the averages
+    # would give (94470.45 - 95840.03252427) x 0.00103 - 0.1950750925 = -1.6057450924981,
+    # which sells the dust too, so the record carries the realised PnL from the fills.
     assert (btc_record.quantity, btc_record.exit_price, btc_record.fees) == (
         D("0.00103"), D("94470.45"), D("0.1950750925"),
     )  # fmt: skip
@@ -91,7 +92,8 @@ def test_the_seed_flow_from_prediction_to_profit(service: RunningService) -> Non
     # 20.03477 (fee 0.02003477 USDT), dust 0.000842 at 126.35 = 0.1063867 stays open:
     # realised 20.03477 - 19.9633 + 0.1063867 - 0.02003477 = 0.15782193 ; fees 0.000158 x
     # 126.35 = 0.0199633 + 0.02003477 = 0.03999807 ; the record (gross 0.158):
-    # (127.61 - 126.35) x 0.158 - 0.03999807 = 0.15908193
+    # (127.61 - 126.35) x 0.158 - 0.03999807 = 0.15908193 from the averages, but the dust
+    # stays open: the record's PnL is the realised 0.15782193
     assert (sol_record.quantity, sol_record.exit_price, sol_record.exit_time_ms) == (
         D("0.158"), D("127.61"), START_MS + 380_000,
     )  # fmt: skip
@@ -102,23 +104,27 @@ def test_the_seed_flow_from_prediction_to_profit(service: RunningService) -> Non
     report = flow_report(result)
     assert report.status == "SUCCESS"
     assert report.summary.total_trades == report.summary.closed_trades == 2
-    # 0.15908193 - 1.6057450924981 = -1.4466631624981 -> -1.44666316 (8 places)
-    assert report.summary.total_profit == D("-1.44666316")
-    assert [t.profit_pnl for t in report.trades] == [D("-1.60574509"), D("0.15908193")]
+    # the report's PnL is the engine's realised one: 0.15782193 - 1.5950318149 =
+    # -1.4372098849 -> -1.43720988 (8 places)
+    assert (btc_record.realised_pnl, sol_record.realised_pnl) == (
+        D("-1.5950318149"), D("0.15782193"),
+    )  # fmt: skip
+    assert report.summary.total_profit == D("-1.43720988")
+    assert [t.profit_pnl for t in report.trades] == [D("-1.59503181"), D("0.15782193")]
     assert report.summary.win_rate == D("0.5")
-    # 0.15908193 / 1.6057450924981 = 0.0990704...
-    assert report.summary.profit_factor == D("0.099070")
+    # 0.15782193 / 1.5950318149 = 0.0989459...
+    assert report.summary.profit_factor == D("0.098946")
     assert report.kpis is not None and report.kpis.tp_hit_rate == D("0.5")
     latencies = {row.name: row for row in report.kpis.latencies}
     assert latencies["signal_to_fill"].max_ms == 0  # market entries fill on arrival
     assert latencies["entry_to_exit"].max_ms == 85_000
     # the equity curve starts at the flow's capital (2 trades x 100 USDT): 200, then
-    # +0.15908193 at 00:06:20, then -1.6057450924981 at 00:06:25: 198.5533368375019,
+    # +0.15782193 at 00:06:20, then -1.5950318149 at 00:06:25: 198.5627901151,
     # written to 8 places (half-even) as the report writes money
     assert [row.total for row in report.equity] == [
         D(200),
-        D("200.15908193"),
-        D("198.55333684"),
+        D("200.15782193"),
+        D("198.56279012"),
     ]
     flow = report.model_extra["flow"] if report.model_extra else {}
     assert flow["kpis"]["position_success_rate"] == D(1)

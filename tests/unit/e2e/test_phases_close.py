@@ -429,14 +429,16 @@ def test_settlement_closes_a_flat_group_and_recomputes_its_pnl() -> None:
     assert (trade.status, trade.settled_by_flow) == ("closed", True)
     record = trade.record
     assert record is not None
-    # the record keeps the gross entry: (127.61 - 126.35) x 0.158 = 0.19908 ; - fees
-    # 0.03999807 = 0.15908193 (the engine's 0.15782193 counts the dust as still open)
+    # the record keeps the gross entry and its prices; the averages would say (127.61 -
+    # 126.35) x 0.158 = 0.19908 - fees 0.03999807 = 0.15908193, as if the dust 0.000842 had
+    # been sold too. It stays open at cost 0.000842 x 126.35 = 0.1063867, so the record's PnL
+    # is the one from the fills: 20.03477 - 19.9633 + 0.1063867 - 0.02003477 = 0.15782193
     assert (record.entry_price, record.exit_price, record.quantity) == (
         D("126.35"),
         D("127.61"),
         D("0.158"),
     )
-    assert record.realised_pnl == D("0.15908193")
+    assert record.realised_pnl == D("0.15782193")
     assert (record.entry_time_ms, record.exit_time_ms, record.exit_reason) == (
         1_000,
         80_000,

@@ -42,6 +42,17 @@ def test_open_trade_has_no_return_and_reports_given_realised_part() -> None:
     assert trade.return_percent is None
 
 
+def test_closed_trade_with_dust_left_open_reports_the_given_pnl() -> None:
+    # bought 1.00 @ 10, 0.01 kept as fee, sold 0.98 @ 12 (whole steps of 0.02): the averages
+    # would say (12 - 10) x 1 - 0.1 = 1.9; the 0.01 left is still held at cost 0.1, so the
+    # realised figure is 11.76 - 10 + 0.1 - 0.1 (fee 0.01 x 10) = 1.76
+    trade = TradeRecord(
+        "t", "SOLUSDT", "long", D(10), D(1), 0, D(12), 9, fees=D("0.1"), closed_pnl=D("1.76")
+    )
+    assert trade.realised_pnl == D("1.76")
+    assert trade.return_percent == D("17.6")  # 1.76 / 10 x 100
+
+
 @pytest.mark.parametrize(
     ("kwargs", "field", "reason"),
     [
@@ -55,6 +66,12 @@ def test_open_trade_has_no_return_and_reports_given_realised_part() -> None:
             {"exit_price": D(5), "exit_time_ms": 20, "open_realised_pnl": D(1)},
             "trade['t'].open_realised_pnl",
             "closed_trade",
+        ),
+        ({"closed_pnl": D(1)}, "trade['t'].closed_pnl", "open_trade"),
+        (
+            {"exit_price": D(5), "exit_time_ms": 20, "closed_pnl": 1.5},
+            "trade['t'].closed_pnl",
+            "not_a_decimal",
         ),
         ({"timeframe": 0}, "trade['t'].timeframe", "out_of_range"),
         ({"symbol": " "}, "trade['t'].symbol", "empty"),
