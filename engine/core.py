@@ -115,7 +115,7 @@ class Engine:
 
     def _dispatch(self, ctx: Context, event: Event) -> None:
         if isinstance(event, SignalReceived):
-            handle_signal(ctx, event.signal)
+            handle_signal(ctx, event.signal, deduplicated=event.deduplicated)
         elif isinstance(event, PriceMoved):
             on_price(ctx, event)
         elif isinstance(event, OrderFilled):

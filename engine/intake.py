@@ -37,17 +37,21 @@ USER_NOT_CONFIGURED = Reason.USER_NOT_CONFIGURED.value
 _HUNDRED = Decimal(100)
 
 
-def handle_signal(ctx: Context, signal: Signal) -> None:
+def handle_signal(ctx: Context, signal: Signal, *, deduplicated: bool = False) -> None:
+    """SPEC §2/§3 intake. With ``deduplicated`` the caller has done the duplicate check: no
+    fingerprint is checked or kept (the engine's snapshot does not grow with every signal)."""
     user = ctx.user(signal.user_id)
     if user is None:
         _finish(ctx, signal, rejected(USER_NOT_CONFIGURED))
         return
     config = ctx.config(user.user_id)
-    window_ms = config.dca_grid_config.duplicate_window_seconds * 1000
-    for fingerprint, at_ms in list(user.fingerprints.items()):
-        if ctx.now - at_ms >= window_ms:
-            del user.fingerprints[fingerprint]
-    if signal.fingerprint in user.fingerprints:
+    window_ms = 0 if deduplicated else config.dca_grid_config.duplicate_window_seconds * 1000
+    if user.fingerprints:
+        window = config.dca_grid_config.duplicate_window_seconds * 1000
+        for fingerprint, at_ms in list(user.fingerprints.items()):
+            if ctx.now - at_ms >= window:
+                del user.fingerprints[fingerprint]
+    if not deduplicated and signal.fingerprint in user.fingerprints:
         ctx.audit(
             Category.WEBHOOK,
             Severity.WARNING,

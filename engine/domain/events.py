@@ -53,8 +53,13 @@ class MarketRulesLoaded:
 
 @dataclass(frozen=True, slots=True)
 class SignalReceived:
+    """A signal to handle. ``deduplicated``: the sender already decided it is not a duplicate
+    (the service's intake claims the fingerprint in the store, across processes), so the
+    engine neither checks nor keeps the fingerprint; runners without a store leave it False."""
+
     signal: Signal
     at_ms: int
+    deduplicated: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -280,7 +280,10 @@ class WebhookIntake:
             if signal.entry_price is None and price is not None:
                 # SPEC §2: no entry price -> the exchange's last price, taken at receipt
                 signal = dataclasses.replace(signal, entry_price=price)
-            decision = await self.runtime.submit(SignalReceived(signal, now))
+            # the store's claim above is the duplicate check (across processes too)
+            decision = await self.runtime.submit(
+                SignalReceived(signal, now, deduplicated=window_ms > 0)
+            )
         except Exception:
             _log.exception("engine failed on signal %s", signal_id)
             self._store_error(user, signal)

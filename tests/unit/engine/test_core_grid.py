@@ -7,8 +7,15 @@ import re
 
 from engine.core import Engine
 from engine.domain import OrderPurpose, OrderType, PlaceOrder, RefreshMarketRules
-from engine.domain.events import MarketRulesLoaded
-from tests.kit.engine_builders import BTC_RULES, D, Harness, make_config, make_rules
+from engine.domain.events import MarketRulesLoaded, SignalReceived
+from tests.kit.engine_builders import (
+    BTC_RULES,
+    D,
+    Harness,
+    make_config,
+    make_rules,
+    make_signal,
+)
 
 
 def _seed_at(price: str = "95992.3", **kwargs: object) -> Harness:
@@ -223,6 +230,24 @@ def test_duplicate_within_window_and_after() -> None:
     assert "Duplicate signal rejected" in h.messages()
     h.advance(1)  # 30 s after the first: the window (30 s) is over
     assert h.signal(fingerprint="same").outcome == "pyramid"
+
+
+def test_a_signal_deduplicated_by_its_sender_is_neither_checked_nor_kept() -> None:
+    """The service's intake claims fingerprints in the store; the engine then keeps none,
+    so its state (and the snapshot written per webhook) does not grow with every signal."""
+    h = _seed_at()
+    first = make_signal(at_ms=h.now, fingerprint="same", signal_id="a")
+    h.feed(SignalReceived(first, h.now, deduplicated=True))
+    assert h.engine.snapshot()["state"]["users"][first.user_id]["fingerprints"] == {}
+    h.advance(1)
+    again = make_signal(at_ms=h.now, fingerprint="same", signal_id="b")
+    h.feed(SignalReceived(again, h.now, deduplicated=True))
+    # not a duplicate to the engine: a second pyramid on the same group
+    assert [(o.signal_id, o.outcome) for o in h.outcomes] == [("a", "opened"), ("b", "pyramid")]
+    assert "Duplicate signal rejected" not in h.messages()
+    # the engine's own check still works for senders that did not deduplicate
+    assert h.signal(fingerprint="other").outcome == "pyramid"
+    assert h.signal(fingerprint="other").outcome == "duplicate"
 
 
 def test_exchange_not_configured_and_no_price() -> None:

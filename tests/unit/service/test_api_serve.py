@@ -53,3 +53,18 @@ async def test_realtime_clock_follows_wall_time(tmp_path: Path) -> None:
     service.store.close()
     # the driver advances once per second by the wall time since its last step
     assert 900 <= elapsed <= 1_500
+
+
+def test_settle_heap_freezes_the_start_up_objects_out_of_the_collector() -> None:
+    import gc
+
+    from qtrade.commands.serve import settle_heap
+
+    before = gc.get_freeze_count()
+    try:
+        settle_heap()
+        # everything alive now (this test process: pytest, the project's modules) is frozen
+        assert gc.get_freeze_count() > max(before, 10_000)
+        assert gc.isenabled()  # the collector still runs for what the service builds later
+    finally:
+        gc.unfreeze()
