@@ -307,7 +307,10 @@ class OrderModel(_Model):
     status: str
     filled_quantity: str
     average_price: str | None
-    fees: str
+    fees: str = Field(
+        description="fees in the quote currency; a fee kept in the base asset is valued at "
+        "the average fill price, one in a third asset (BNB) is not counted here"
+    )
     group_id: str | None
     reduce_only: bool
     reason: str | None

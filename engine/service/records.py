@@ -148,16 +148,18 @@ def group_records(
 
 
 def order_fee_total(view: OrderView, quote: str = "USDT") -> Decimal:
-    """One number for the order's fees: the quote-asset fee when there is one, else the fee
-    of its only asset, else 0 (fees in several non-quote assets stay in the engine's view)."""
-    fees = dict(view.fees)
-    if not fees:
-        return ZERO
-    if quote in fees:
-        return fees[quote]
-    if len(fees) == 1:
-        return next(iter(fees.values()))
-    return ZERO
+    """The order's fees in the quote currency: a quote fee as it is, a fee the exchange kept
+    in the base asset (Binance spot buys) valued at the order's average fill price, as the
+    engine values a leg's fees. A fee in a third asset (BNB) has no price here and is not
+    counted; each fill keeps its own fee and asset (the fills table)."""
+    base = view.symbol[: -len(quote)] if view.symbol.endswith(quote) else None
+    total = ZERO
+    for asset, amount in view.fees:
+        if asset == quote:
+            total += amount
+        elif asset == base and view.average_price is not None:
+            total += amount * view.average_price
+    return total
 
 
 def order_record(view: OrderView, *, reason: str | None = None, quote: str = "USDT") -> OrderRecord:
