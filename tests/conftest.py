@@ -7,7 +7,10 @@ file (pytest-bdd #630: scenarios would be collected twice).
 
 from __future__ import annotations
 
+import asyncio
+import inspect
 import os
+from collections.abc import Iterator
 
 import pytest
 
@@ -96,3 +99,26 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(
                 pytest.mark.skip(reason="needs_venue_change: the testnet's venues are not ours")
             )
+
+
+def _current_event_loop() -> asyncio.AbstractEventLoop | None:
+    """The loop set for this thread, without creating one (``get_event_loop`` would)."""
+    local = getattr(asyncio.get_event_loop_policy(), "_local", None)
+    loop = getattr(local, "_loop", None)
+    return loop if isinstance(loop, asyncio.AbstractEventLoop) else None
+
+
+@pytest.fixture(autouse=True)
+def _close_a_replaced_event_loop(request: pytest.FixtureRequest) -> Iterator[None]:
+    """After an async test, pytest-asyncio sets a fresh loop for the thread and never closes
+    it; a later sync test whose code calls ``asyncio.run`` replaces that loop and drops it,
+    and the garbage collector then warns about an unclosed loop in whatever test runs at
+    that moment. Close such a dropped loop right after the sync test that dropped it."""
+    if inspect.iscoroutinefunction(getattr(request.node, "obj", None)):
+        yield
+        return
+    before = _current_event_loop()
+    yield
+    dropped = before is not None and _current_event_loop() is not before
+    if dropped and before is not None and not before.is_running() and not before.is_closed():
+        before.close()
