@@ -119,6 +119,7 @@ async def health(request: Request) -> HealthModel:
         status="ok" if healthy else "degraded",
         mode=settings.mode,
         exchanges=exchanges,
+        user_accounts=runtime.user_account_health(),
         database=database,
         engine_time=iso(now),
         engine_time_ms=now,

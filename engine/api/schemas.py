@@ -387,9 +387,19 @@ class ConfigImportResponse(_Model):
 
 
 class HealthModel(_Model):
-    status: str = Field(description="ok when the database and every exchange are ok")
+    status: str = Field(
+        description="ok when the database and the service's account on every exchange are ok"
+    )
     mode: str
-    exchanges: dict[str, str]
+    exchanges: dict[str, str] = Field(
+        description="state of the service's own account per exchange: ok, degraded, "
+        "disconnected or auth_failed"
+    )
+    user_accounts: dict[str, dict[str, int]] = Field(
+        default_factory=dict,
+        description="users trading with keys of their own: per exchange, how many accounts "
+        "are in each state (no user ids)",
+    )
     database: str
     engine_time: str | None
     engine_time_ms: int

@@ -52,6 +52,7 @@ from engine.errors import (
     TransientError,
 )
 from engine.ports import Clock, ExchangePort, OrderReport, ReportsNotices
+from engine.service.accounts import UserAccounts, account_key, split_account
 from engine.store import EventRecord
 from engine.views import OrderView
 
@@ -78,17 +79,47 @@ class ExecResult:
 
 
 class ExchangeHealth:
-    """Connection state per exchange (``ok``, ``degraded``, ``disconnected``,
-    ``auth_failed``), as the last calls found it."""
+    """Connection state per account (``ok``, ``degraded``, ``disconnected``,
+    ``auth_failed``), as the last calls found it. Keys are account keys
+    (:func:`engine.service.accounts.account_key`): the exchange name for the service's own
+    account, ``<exchange>:<user_id>`` for a user's."""
 
     def __init__(self, exchanges: Sequence[str]) -> None:
         self._states: dict[str, ConnectionState] = {name: ConnectionState.OK for name in exchanges}
 
-    def state(self, exchange: str) -> ConnectionState:
-        return self._states.get(exchange, ConnectionState.DISCONNECTED)
+    def state(self, account: str) -> ConnectionState:
+        """An exchange never configured is ``disconnected``; a user's account not called yet
+        is ``ok`` (its exchange is configured, its keys are untried)."""
+        _, user_id = split_account(account)
+        unseen = ConnectionState.DISCONNECTED if user_id is None else ConnectionState.OK
+        return self._states.get(account, unseen)
 
     def states(self) -> dict[str, str]:
-        return {name: state.value for name, state in sorted(self._states.items())}
+        """The service's own accounts, by exchange (what the public ``/health`` shows)."""
+        return {
+            name: state.value
+            for name, state in sorted(self._states.items())
+            if split_account(name)[1] is None
+        }
+
+    def user_account_states(self) -> dict[str, dict[str, int]]:
+        """Users' own accounts: per exchange, how many are in each state (no user ids)."""
+        counts: dict[str, dict[str, int]] = {}
+        for key, state in sorted(self._states.items()):
+            exchange, user_id = split_account(key)
+            if user_id is not None:
+                per_state = counts.setdefault(exchange, {})
+                per_state[state.value] = per_state.get(state.value, 0) + 1
+        return counts
+
+    def accounts_in(self, state: ConnectionState) -> list[str]:
+        """Every account key (the service's and users') currently in ``state``."""
+        return [key for key, current in sorted(self._states.items()) if current is state]
+
+    def forget(self, account: str) -> None:
+        """Drop a user account's record (its port is rebuilt from new keys)."""
+        if split_account(account)[1] is not None:
+            self._states.pop(account, None)
 
     def set(self, exchange: str, state: ConnectionState) -> ConnectionState:
         """Record ``state``; returns the previous one."""
@@ -163,8 +194,10 @@ class Executor:
         rate_limit_max_wait_seconds: float = 10.0,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         rng: random.Random | None = None,
+        accounts: UserAccounts | None = None,
     ) -> None:
         self.exchanges = dict(exchanges)
+        self.accounts = accounts
         self.clock = clock
         self.health = ExchangeHealth(list(self.exchanges))
         self._users_of = users_of
@@ -174,7 +207,22 @@ class Executor:
 
     # ----------------------------------------------------------------- helpers
     def port(self, exchange: str) -> ExchangePort | None:
+        """The service's own account on ``exchange``."""
         return self.exchanges.get(exchange)
+
+    def account_of(self, exchange: str, user_id: str | None) -> str:
+        """The account key a user's private calls on ``exchange`` go to (see
+        :mod:`engine.service.accounts`): their own when they stored keys, else the service's."""
+        if user_id is None or self.accounts is None or exchange not in self.exchanges:
+            return exchange
+        own = self.accounts.port(exchange, user_id)
+        return exchange if own is None else account_key(exchange, user_id)
+
+    def port_of(self, account: str) -> ExchangePort | None:
+        exchange, user_id = split_account(account)
+        if user_id is None or self.accounts is None:
+            return self.port(exchange)
+        return self.accounts.port(exchange, user_id)
 
     def _alert(
         self, message: str, *, severity: Severity = Severity.ERROR, **data: Any
@@ -192,64 +240,68 @@ class Executor:
             exchange=data.get("exchange"),
         )
 
-    def _state_events(self, exchange: str, state: ConnectionState) -> list[Event]:
+    def _state_events(self, account: str, state: ConnectionState) -> list[Event]:
+        """The engine hears of an account's auth state for each user trading on it."""
+        exchange, owner = split_account(account)
         now = self.clock.now_ms()
-        return [
-            ExchangeStateChanged(user_id, exchange, state.value, now)
-            for user_id in self._users_of(exchange)
-        ]
+        users = (
+            [owner]
+            if owner is not None
+            else [u for u in self._users_of(exchange) if self.account_of(exchange, u) == exchange]
+        )
+        return [ExchangeStateChanged(user_id, exchange, state.value, now) for user_id in users]
 
-    def succeeded(self, exchange: str, *, private: bool = True) -> ExecResult:
+    def succeeded(self, account: str, *, private: bool = True) -> ExecResult:
         """Record a successful call; leaving ``auth_failed`` tells the engine. A public call
         (prices, markets) proves nothing about the keys: it never clears ``auth_failed``."""
         result = ExecResult()
-        if not private and self.health.state(exchange) is ConnectionState.AUTH_FAILED:
+        if not private and self.health.state(account) is ConnectionState.AUTH_FAILED:
             return result
-        previous = self.health.set(exchange, ConnectionState.OK)
+        previous = self.health.set(account, ConnectionState.OK)
         if previous is not ConnectionState.OK:
             result.alerts.append(
                 self._alert(
                     "Exchange connection restored",
                     severity=Severity.INFO,
-                    exchange=exchange,
+                    **_where(account),
                     previous=previous.value,
                 )
             )
             if previous is ConnectionState.AUTH_FAILED:
-                result.events.extend(self._state_events(exchange, ConnectionState.OK))
+                result.events.extend(self._state_events(account, ConnectionState.OK))
         return result
 
-    def failed(self, exchange: str, error: ExchangeFailure, **context: Any) -> ExecResult:
+    def failed(self, account: str, error: ExchangeFailure, **context: Any) -> ExecResult:
         """Record a failed call: the new health state, an alert, engine events for auth."""
         result = ExecResult(error=str(error))
         if isinstance(error, AuthFailed):
-            previous = self.health.set(exchange, ConnectionState.AUTH_FAILED)
+            previous = self.health.set(account, ConnectionState.AUTH_FAILED)
             result.alerts.append(
                 self._alert(
                     "Exchange rejected the API keys: account marked auth_failed",
                     severity=Severity.CRITICAL,
-                    exchange=exchange,
+                    **_where(account),
                     reason=Reason.EXCHANGE_AUTH_FAILED.value,
                     detail=str(error),
                     **context,
                 )
             )
             if previous is not ConnectionState.AUTH_FAILED:
-                result.events.extend(self._state_events(exchange, ConnectionState.AUTH_FAILED))
+                result.events.extend(self._state_events(account, ConnectionState.AUTH_FAILED))
             return result
         state = (
             ConnectionState.DEGRADED
             if isinstance(error, RateLimited)
             else ConnectionState.DISCONNECTED
         )
-        self.health.set(exchange, state)
+        self.health.set(account, state)
         result.alerts.append(
             self._alert(
                 "Exchange rate limit hit"
                 if isinstance(error, RateLimited)
                 else "Exchange unavailable",
                 severity=Severity.ERROR,
-                exchange=exchange,
+                **_where(account),
                 reason=Reason.EXCHANGE_UNAVAILABLE.value,
                 state=state.value,
                 detail=str(error),
@@ -260,7 +312,7 @@ class Executor:
 
     async def _call(
         self,
-        exchange: str,
+        account: str,
         action: Callable[[], Awaitable[T]],
         *,
         private: bool = True,
@@ -280,7 +332,7 @@ class Executor:
                     self._alert(
                         "Exchange rate limit hit; waiting Retry-After before one more attempt",
                         severity=Severity.WARNING,
-                        exchange=exchange,
+                        **_where(account),
                         retry_after_seconds=wait,
                         detail=str(limited),
                         **context,
@@ -289,17 +341,17 @@ class Executor:
                 await self._sleep(max(0.0, wait))
                 value = await action()
         except (TransientError, AuthFailed) as error:
-            result = self.failed(exchange, error, **context)
-            result.alerts[:0] = self._absorbed(exchange, context) + notes
+            result = self.failed(account, error, **context)
+            result.alerts[:0] = self._absorbed(account, context) + notes
             return None, result
-        result = self.succeeded(exchange, private=private)
-        result.alerts[:0] = self._absorbed(exchange, context) + notes
+        result = self.succeeded(account, private=private)
+        result.alerts[:0] = self._absorbed(account, context) + notes
         return value, result
 
-    def _absorbed(self, exchange: str, context: Mapping[str, Any]) -> list[EventRecord]:
+    def _absorbed(self, account: str, context: Mapping[str, Any]) -> list[EventRecord]:
         """Warnings for the failures the port retried by itself during the call (a ccxt
         adapter waits out a 429 and retries): the call went on, the operator still hears."""
-        port = self.port(exchange)
+        port = self.port_of(account)
         if not isinstance(port, ReportsNotices):
             return []
         return [
@@ -308,7 +360,7 @@ class Executor:
                 if notice.kind == "rate_limited"
                 else "Exchange call failed; the adapter retried",
                 severity=Severity.WARNING,
-                exchange=exchange,
+                **_where(account),
                 operation=notice.operation,
                 retry_after_seconds=notice.retry_after_seconds,
                 detail=notice.detail,
@@ -323,7 +375,8 @@ class Executor:
     ) -> ExecResult:
         """Send ``command`` (after looking it up by client order id when ``lookup_first``)."""
         cid = command.client_order_id
-        port = self.port(command.exchange)
+        account = self.account_of(command.exchange, command.user_id)
+        port = self.port_of(account)
         now = self.clock.now_ms()
         if port is None:
             result = ExecResult()
@@ -350,17 +403,17 @@ class Executor:
             "symbol": command.symbol,
         }
         try:
-            report, result = await self._call(command.exchange, send, **context)
+            report, result = await self._call(account, send, **context)
         except OrderRejectedError as error:
-            result = self.succeeded(command.exchange)
+            result = self.succeeded(account)
             result.events.append(OrderRejected(cid, error.reason, str(error), now))
             return result
         except NotFound as error:
-            result = self.succeeded(command.exchange)
+            result = self.succeeded(account)
             result.events.append(OrderRejected(cid, Reason.ORDER_REJECTED.value, str(error), now))
             return result
         if report is None:
-            if self.health.state(command.exchange) is ConnectionState.AUTH_FAILED:
+            if self.health.state(account) is ConnectionState.AUTH_FAILED:
                 result.events.append(
                     OrderRejected(
                         cid,
@@ -377,7 +430,8 @@ class Executor:
 
     async def cancel(self, command: CancelOrder, view: OrderView | None) -> ExecResult:
         """Cancel; an order found filled (or gone) while cancelling is booked as it is."""
-        port = self.port(command.exchange)
+        account = self.account_of(command.exchange, command.user_id)
+        port = self.port_of(account)
         now = self.clock.now_ms()
         cid = command.client_order_id
         if port is None:
@@ -397,11 +451,11 @@ class Executor:
             "user_id": command.user_id,
             "symbol": command.symbol,
         }
-        report, result = await self._call(command.exchange, send, **context)
+        report, result = await self._call(account, send, **context)
         if report is None:
             if result.error is None:  # the exchange has no such order: nothing rests
                 result.events.append(OrderCancelled(cid, now))
-            elif self.health.state(command.exchange) is not ConnectionState.AUTH_FAILED:
+            elif self.health.state(account) is not ConnectionState.AUTH_FAILED:
                 result.deferred = True
             return result
         events = events_from_report(report, view, self.clock.now_ms())
@@ -411,9 +465,11 @@ class Executor:
         return result
 
     async def fetch(
-        self, exchange: str, symbol: str, cid: str
+        self, exchange: str, symbol: str, cid: str, *, user_id: str | None = None
     ) -> tuple[OrderReport | None, ExecResult]:
-        port = self.port(exchange)
+        """One order by client id, from the account ``user_id`` trades on."""
+        account = self.account_of(exchange, user_id)
+        port = self.port_of(account)
         if port is None:
             return None, ExecResult()
 
@@ -421,14 +477,16 @@ class Executor:
             return await port.fetch_order(symbol, cid)
 
         try:
-            return await self._call(exchange, send, client_order_id=cid, symbol=symbol)
+            return await self._call(account, send, client_order_id=cid, symbol=symbol)
         except (NotFound, OrderRejectedError):
             return None, ExecResult()
 
     async def open_orders(
-        self, exchange: str, symbol: str | None
+        self, exchange: str, symbol: str | None, *, user_id: str | None = None
     ) -> tuple[list[OrderReport] | None, ExecResult]:
-        port = self.port(exchange)
+        """Open orders of the account ``user_id`` trades on (the service's by default)."""
+        account = self.account_of(exchange, user_id)
+        port = self.port_of(account)
         if port is None:
             return None, ExecResult()
 
@@ -436,7 +494,7 @@ class Executor:
             return await port.fetch_open_orders(symbol)
 
         try:
-            return await self._call(exchange, send, symbol=symbol)
+            return await self._call(account, send, symbol=symbol)
         except (NotFound, OrderRejectedError) as error:
             return None, ExecResult(error=str(error))
 
@@ -472,3 +530,10 @@ class Executor:
             MarketRulesLoaded(exchange, tuple(rules), self.clock.now_ms(), complete_listing=True)
         )
         return result
+
+
+def _where(account: str) -> dict[str, str]:
+    """Alert fields naming an account: its exchange, and the account key when it is a
+    user's own."""
+    exchange, user_id = split_account(account)
+    return {"exchange": exchange} if user_id is None else {"exchange": exchange, "account": account}

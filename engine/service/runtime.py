@@ -66,6 +66,7 @@ from engine.domain.events import (
     UserConfigured,
 )
 from engine.ports import Clock, ExchangePort, OrderReport
+from engine.service.accounts import UserAccounts, account_key, close_port, split_account
 from engine.service.coordination import LocalStateLock, StateLock
 from engine.service.execution import ExecResult, Executor, events_from_report
 from engine.service.pending import PendingCommands
@@ -110,6 +111,7 @@ class Runtime:
         rng: random.Random | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         monotonic: Callable[[], float] = time.monotonic,
+        accounts: UserAccounts | None = None,
     ) -> None:
         self._engine = engine
         self.store = store
@@ -126,6 +128,7 @@ class Runtime:
             rate_limit_max_wait_seconds=settings.rate_limit_max_wait_seconds,
             sleep=sleep,
             rng=self._rng,
+            accounts=accounts,
         )
         self.pending = PendingCommands(
             settings.retry_base_seconds, settings.retry_max_seconds, self._rng
@@ -159,7 +162,12 @@ class Runtime:
         return self.executor.exchanges
 
     def health(self) -> dict[str, str]:
+        """The service's own account on each exchange."""
         return self.executor.health.states()
+
+    def user_account_health(self) -> dict[str, dict[str, int]]:
+        """Users' own accounts: per exchange, how many are in each state."""
+        return self.executor.health.user_account_states()
 
     def user_record(self, user_id: str) -> UserRecord | None:
         """The stored user. One process keeps each record it read until the user's config is
@@ -504,6 +512,7 @@ class Runtime:
         """Apply a (new or changed) user config without restarting."""
         self._user_records.pop(user.user_id, None)  # at once: the store holds the new one
         async with self.exclusive():
+            await self._forget_accounts(user.user_id)
             config = parse_user_config(user.config)
             self._configs[user.user_id] = user.updated_at_ms
             return await self._run([UserConfigured(user.user_id, config, self._now())])
@@ -512,7 +521,19 @@ class Runtime:
         """Register users created or changed in the store by another process or command."""
         async with self.exclusive():
             self.forget_users()
+            await self._forget_accounts(None)
             return await self._run(self._user_events(self.store.list_users()))
+
+    async def _forget_accounts(self, user_id: str | None) -> None:
+        """Keys may have changed: users' own ports are built again from the store on next use
+        (their health records go with them)."""
+        accounts = self.executor.accounts
+        if accounts is None:
+            return
+        for exchange, owner, _port in accounts.built():
+            if user_id is None or owner == user_id:
+                self.executor.health.forget(account_key(exchange, owner))
+        await accounts.forget(user_id)
 
     def user_config(self, user_id: str) -> UserConfig | None:
         record = self.user_record(user_id)
@@ -595,24 +616,28 @@ class Runtime:
             for view in self._engine.orders()
             if view.status in _LIVE and view.client_order_id not in self.pending
         ]
+        # one round per account and market: a user with keys of their own is asked on theirs
         by_market: dict[tuple[str, str], list[OrderView]] = {}
         for view in live:
-            by_market.setdefault((view.exchange, view.symbol), []).append(view)
-        for (exchange, symbol), views in sorted(by_market.items()):
-            if self.executor.health.state(exchange) is ConnectionState.AUTH_FAILED:
+            account = self.executor.account_of(view.exchange, view.user_id)
+            by_market.setdefault((account, view.symbol), []).append(view)
+        for (account, symbol), views in sorted(by_market.items()):
+            if self.executor.health.state(account) is ConnectionState.AUTH_FAILED:
                 continue
-            events = await self._order_events(exchange, symbol, views)
+            exchange, owner = split_account(account)
+            events = await self._order_events(exchange, symbol, views, owner)
             if events:
                 total.extend(await self._run(events))
         return total
 
     async def _order_events(
-        self, exchange: str, symbol: str, views: list[OrderView]
+        self, exchange: str, symbol: str, views: list[OrderView], owner: str | None
     ) -> list[Event]:
-        """Events that bring the engine's orders on one market up to the exchange's view."""
+        """Events that bring the engine's orders on one market of one account (``owner``'s
+        own, or the service's when None) up to the exchange's view."""
         open_reports: dict[str, OrderReport] | None = None
         if len(views) > 2:
-            reports, result = await self.executor.open_orders(exchange, symbol)
+            reports, result = await self.executor.open_orders(exchange, symbol, user_id=owner)
             self._finish(result)
             if reports is not None:
                 open_reports = {report.client_order_id: report for report in reports}
@@ -625,7 +650,9 @@ class Runtime:
                 or view.status == "pending"
             )
             if needs_fetch:
-                report, result = await self.executor.fetch(exchange, symbol, view.client_order_id)
+                report, result = await self.executor.fetch(
+                    exchange, symbol, view.client_order_id, user_id=view.user_id
+                )
                 self._finish(result)
                 if report is None and result.error is not None:
                     continue  # exchange unreachable: next time
@@ -662,12 +689,13 @@ class Runtime:
         return events
 
     async def _probe_auth(self, total: Decision) -> None:
-        """An exchange marked auth_failed is probed once per sync with a signed call; when it
+        """An account marked auth_failed is probed once per sync with a signed call; when it
         answers again the engine is told the account is ok."""
-        for exchange in sorted(self.exchanges):
-            if self.executor.health.state(exchange) is not ConnectionState.AUTH_FAILED:
+        for account in self.executor.health.accounts_in(ConnectionState.AUTH_FAILED):
+            exchange, owner = split_account(account)
+            if exchange not in self.exchanges:
                 continue
-            reports, result = await self.executor.open_orders(exchange, None)
+            reports, result = await self.executor.open_orders(exchange, None, user_id=owner)
             events = self._finish(result)
             if reports is not None and events:
                 total.extend(await self._run(events))
@@ -731,11 +759,9 @@ class Runtime:
             if self._dirty and not self._state_lock.shared:
                 self._save_snapshot()
         for port in self.exchanges.values():
-            closer = getattr(port, "close", None)
-            if closer is not None:
-                result = closer()
-                if asyncio.iscoroutine(result):
-                    await result
+            await close_port(port)
+        if self.executor.accounts is not None:
+            await self.executor.accounts.forget(None)
 
 
 def _place_command(view: OrderView) -> PlaceOrder:

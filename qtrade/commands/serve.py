@@ -37,9 +37,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from engine.config import ConfigError, load_user_config
+from engine.service.accounts import PortFactory, UserAccounts
 from engine.service.auth import ApiToken, TokenError, load_or_create_api_token
 from engine.service.settings import DEFAULT_DATABASE_URL, ServiceSettings
-from engine.store import Store, UserRecord
+from engine.store import ExchangeCredentials, Store, UserRecord
 
 # FastAPI, SQLAlchemy and ccxt are imported where they are used, so ``qtrade --help`` and the
 # light sub-commands start fast.
@@ -203,6 +204,27 @@ def _sim_exchanges(
     return ports, simulator, simulator, list(sim_app.router.routes)
 
 
+def _user_port_factory(options: ServeOptions, clock: Clock) -> PortFactory:
+    """Ports of users' own accounts (their stored keys), pointed where the service's are:
+    the simulator's REST faces (``--sim-url``), or the testnet."""
+    from engine.adapters.ccxt_exchange import CcxtExchange
+
+    rng = random.Random(options.seed)
+
+    def build(exchange: str, credentials: ExchangeCredentials) -> ExchangePort:
+        return CcxtExchange(
+            exchange,
+            clock=clock,
+            rng=random.Random(rng.random()),
+            api_key=credentials.api_key,
+            api_secret=credentials.api_secret,
+            testnet=options.exchange != "sim",
+            base_url=options.sim_url if options.exchange == "sim" else None,
+        )
+
+    return build
+
+
 def _ccxt_exchanges(
     options: ServeOptions, environ: Mapping[str, str], clock: Clock
 ) -> dict[str, ExchangePort]:
@@ -261,12 +283,14 @@ def build_service(
     simulator = None
     startup = []
     shutdown = []
+    factory: PortFactory | None = None  # the in-process simulator: one account for everyone
     if options.in_process_sim:
         exchanges, clock, simulator, routes = _sim_exchanges(options)
         mode = "sim"
     else:
         clock = WallClock()
         exchanges = _ccxt_exchanges(options, env, clock)
+        factory = _user_port_factory(options, clock)
         mode = "live"
     settings = ServiceSettings(
         mode=mode,
@@ -287,6 +311,7 @@ def build_service(
         settings,
         state_lock=state_lock_for(store, shared=shared, data_dir=data_dir),
         rng=random.Random(options.seed),
+        accounts=UserAccounts(store, factory),
     )
     if simulator is not None and options.realtime:
         driver = _RealtimeDriver(simulator, runtime)
