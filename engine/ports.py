@@ -19,6 +19,7 @@ __all__ = [
     "SyncExchangePort",
     "PortNotice",
     "ReportsNotices",
+    "ProbesAuth",
 ]
 
 
@@ -87,6 +88,14 @@ class ReportsNotices(Protocol):
     """An exchange adapter that retries by itself reports what it absorbed."""
 
     def drain_notices(self) -> list[PortNotice]: ...
+
+
+@runtime_checkable
+class ProbesAuth(Protocol):
+    """An adapter that stops signed calls after refused keys offers one deliberate probe: a
+    signed request made anyway; when the exchange accepts it the account is usable again."""
+
+    async def probe_auth(self) -> None: ...
 
 
 class SyncExchangePort(Protocol):

@@ -164,6 +164,17 @@ class CcxtExchange:
         notices, self._notices = self._notices, []
         return notices
 
+    async def probe_auth(self) -> None:
+        """One signed request even while ``auth_failed`` (the service probes once per sync,
+        so nothing retries in a loop): when the keys are accepted again the account is
+        ``ok``; otherwise the refusal is raised as :class:`AuthFailed`."""
+        await self._once(
+            "fetch_open_orders_all",
+            lambda: self._client.fetch_open_orders(None),
+            private=True,
+            gate=False,
+        )
+
     def update_credentials(self, api_key: str, api_secret: str) -> None:
         """New keys (after ``auth_failed``): private calls are allowed again."""
         self._client.apiKey = api_key
@@ -178,9 +189,11 @@ class CcxtExchange:
         *,
         private: bool,
         order: bool = False,
+        gate: bool = True,
     ) -> T:
-        """One request: auth gate, rate limiter, translation, health bookkeeping."""
-        if private and self.state == ConnectionState.AUTH_FAILED:
+        """One request: auth gate (unless a deliberate probe), rate limiter, translation,
+        health bookkeeping."""
+        if gate and private and self.state == ConnectionState.AUTH_FAILED:
             raise AuthFailed(f"{self.name}: API keys were refused; not calling until updated")
         costs = {"requests": self.profile.weight(operation)}
         if order:

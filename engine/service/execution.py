@@ -51,7 +51,7 @@ from engine.errors import (
     RateLimited,
     TransientError,
 )
-from engine.ports import Clock, ExchangePort, OrderReport, ReportsNotices
+from engine.ports import Clock, ExchangePort, OrderReport, ProbesAuth, ReportsNotices
 from engine.service.accounts import UserAccounts, account_key, split_account
 from engine.store import EventRecord
 from engine.views import OrderView
@@ -497,6 +497,24 @@ class Executor:
             return await self._call(account, send, symbol=symbol)
         except (NotFound, OrderRejectedError) as error:
             return None, ExecResult(error=str(error))
+
+    async def probe_auth(self, account: str) -> ExecResult:
+        """One signed call on an account marked ``auth_failed`` (the adapter's own probe when
+        it has one, else its open orders); an answer makes the account ``ok`` again."""
+        port = self.port_of(account)
+        if port is None:
+            return ExecResult()
+
+        async def send() -> Any:
+            if isinstance(port, ProbesAuth):
+                return await port.probe_auth()
+            return await port.fetch_open_orders(None)
+
+        try:
+            _, result = await self._call(account, send)
+        except (NotFound, OrderRejectedError) as error:
+            return ExecResult(error=str(error))
+        return result
 
     async def price(self, exchange: str, symbol: str) -> tuple[Decimal | None, ExecResult]:
         port = self.port(exchange)

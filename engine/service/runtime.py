@@ -692,12 +692,10 @@ class Runtime:
         """An account marked auth_failed is probed once per sync with a signed call; when it
         answers again the engine is told the account is ok."""
         for account in self.executor.health.accounts_in(ConnectionState.AUTH_FAILED):
-            exchange, owner = split_account(account)
-            if exchange not in self.exchanges:
+            if split_account(account)[0] not in self.exchanges:
                 continue
-            reports, result = await self.executor.open_orders(exchange, None, user_id=owner)
-            events = self._finish(result)
-            if reports is not None and events:
+            events = self._finish(await self.executor.probe_auth(account))
+            if events:
                 total.extend(await self._run(events))
 
     async def _sync_prices(self) -> Decision:

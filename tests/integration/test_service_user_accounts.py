@@ -116,3 +116,69 @@ async def test_each_user_trades_on_the_account_of_their_keys(tmp_path: Path) -> 
     assert legs[1]["average_fill_price"] == "95512.33"
     assert health["exchanges"] == {"binance": "ok"}
     assert health["user_accounts"] == {"binance": {"ok": 1}}
+
+
+async def test_refused_user_keys_stop_only_that_user_until_the_account_answers(
+    tmp_path: Path,
+) -> None:
+    with serving_simulator() as server:
+        options = ServeOptions(
+            data_dir=str(tmp_path),
+            db=f"sqlite:///{tmp_path / 'q.db'}",
+            users=(str(SEED_USER_FILE),),
+            namespace="t",
+            exchange="sim",
+            sim_url=server.base_url,
+            exchanges=("binance",),
+        )
+        service = build_service(options, environ={"QTRADE_API_TOKEN": "tok"})
+        seed = json.loads(SEED_USER_FILE.read_text(), parse_float=Decimal)
+        alice_config = {
+            **seed,
+            "id": ALICE_ID,
+            "username": "alice",
+            "webhook_secret": ALICE_SECRET,
+            "configured_exchanges": ["binance"],
+        }
+        create_user(service.store, parse_user_config(alice_config), now_ms=1)
+        # keys the simulator does not know (yet): every signed call answers 401
+        service.store.set_exchange_credentials(
+            ALICE_ID, ExchangeCredentials("binance", ALICE_KEY, ALICE_API_SECRET), 1
+        )
+        transport = httpx.ASGITransport(app=service.app)
+        async with (
+            service.app.router.lifespan_context(service.app),
+            httpx.AsyncClient(transport=transport, base_url="http://s") as client,
+        ):
+            await service.runtime.refresh_users()
+            first = await client.post(
+                f"/webhooks/{ALICE_ID}", json=_payload(ALICE_SECRET, "BTCUSDT", "95992.3", "0.001")
+            )
+            refused = await client.post(
+                f"/webhooks/{ALICE_ID}", json=_payload(ALICE_SECRET, "SOLUSDT", "240.5", "1")
+            )
+            maaz = await client.post(
+                f"/webhooks/{SEED_ID}", json=_payload(SEED_SECRET, "ETHUSDT", "3394", "0.03")
+            )
+            during = (await client.get("/health")).json()
+            # the keys become valid on the exchange: the next sync's probe finds the account
+            server.sim.create_account(
+                ALICE_KEY, ALICE_API_SECRET, {"USDT": Decimal(5000)}, exchanges=["binance"]
+            )
+            await service.runtime.sync()
+            after = (await client.get("/health")).json()
+            again = await client.post(  # another size: not a duplicate of the refused one
+                f"/webhooks/{ALICE_ID}", json=_payload(ALICE_SECRET, "SOLUSDT", "240.5", "2")
+            )
+        service.store.close()
+    # the first entry was decided (opened), then its order met the refused keys
+    assert first.json()["outcome"] == "opened"
+    assert (refused.json()["outcome"], refused.json()["reason"]) == (
+        "rejected",
+        "exchange_auth_failed",
+    )
+    assert maaz.json()["outcome"] == "opened"  # the service's account is unaffected
+    assert during["exchanges"] == {"binance": "ok"}
+    assert during["user_accounts"] == {"binance": {"auth_failed": 1}}
+    assert after["user_accounts"] == {"binance": {"ok": 1}}
+    assert again.json()["outcome"] == "opened"

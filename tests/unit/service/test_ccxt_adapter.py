@@ -331,6 +331,24 @@ async def test_bad_keys_mark_auth_failed_and_stop_calling() -> None:
     assert [s[1] for s in states] == [ConnectionState.AUTH_FAILED, ConnectionState.OK]
 
 
+async def test_the_auth_probe_is_sent_while_auth_failed_and_reopens_the_account() -> None:
+    client = FakeCcxtClient()
+    refused = binance_error(ccxt.AuthenticationError, -2015, "Invalid API-key.")
+    client.fail("create_order", refused)
+    client.fail("fetch_open_orders", refused)
+    exchange = adapter(client, FakeClock())
+    with pytest.raises(AuthFailed):
+        await exchange.place_order(buy())
+    with pytest.raises(AuthFailed):
+        await exchange.probe_auth()  # sent despite the gate, and refused again
+    assert client.count("fetch_open_orders") == 1
+    assert exchange.state == ConnectionState.AUTH_FAILED
+    await exchange.probe_auth()  # the exchange accepts the same keys again
+    assert client.count("fetch_open_orders") == 2
+    assert exchange.state == ConnectionState.OK
+    assert (await exchange.place_order(buy("other-id"))).status == OrderStatus.FILLED
+
+
 async def test_health_degrades_then_disconnects_then_recovers() -> None:
     client, clock = FakeCcxtClient(), FakeClock()
     states: list[tuple[str, ConnectionState, str]] = []
