@@ -71,6 +71,7 @@ def build_ccxt_client(
     base_url: str | None,
     timeout_ms: int,
     market_type: MarketType,
+    more_market_types: tuple[MarketType, ...] = (),
 ) -> Any:
     """A ``ccxt.async_support`` client configured for the venue (our limiter replaces ccxt's)."""
     import ccxt.async_support as ccxt_async
@@ -80,7 +81,7 @@ def build_ccxt_client(
         "secret": api_secret,
         "enableRateLimit": False,
         "timeout": timeout_ms,
-        "options": profile.options(market_type),
+        "options": profile.options(market_type, *more_market_types),
     }
     if profile.has:
         config["has"] = dict(profile.has)
@@ -106,6 +107,7 @@ class CcxtExchange:
         testnet: bool = False,
         base_url: str | None = None,
         market_type: MarketType = MarketType.SPOT,
+        also_market_types: tuple[MarketType, ...] = (),
         refresh_seconds: int = DEFAULT_REFRESH_SECONDS,
         retry: RetryPolicy | None = None,
         sleep: Sleep = asyncio.sleep,
@@ -118,6 +120,8 @@ class CcxtExchange:
         self.profile = venue_profile(venue)
         self.name = self.profile.name
         self.market_type = market_type
+        # the types whose markets are loaded; a symbol listed under several keeps the first
+        self.market_types = (market_type, *(t for t in also_market_types if t != market_type))
         self._clock = clock
         self._rng = rng
         self._sleep = sleep
@@ -135,6 +139,7 @@ class CcxtExchange:
             base_url=base_url,
             timeout_ms=timeout_ms,
             market_type=market_type,
+            more_market_types=self.market_types[1:],
         )
         self._refresh_ms = refresh_seconds * 1000
         self._rules: dict[str, MarketRules] = {}
@@ -260,15 +265,18 @@ class CcxtExchange:
             "load_markets", lambda: self._client.load_markets(reload), private=False
         )
         mode = int(getattr(self._client, "precisionMode", convert.TICK_SIZE))
-        wanted = "spot" if self.market_type == MarketType.SPOT else "swap"
         rules: dict[str, MarketRules] = {}
         unified: dict[str, str] = {}
         for symbol, market in markets.items():
-            if market.get("type") != wanted or market.get("active") is False:
+            kind = _market_type(market)
+            if kind not in self.market_types or market.get("active") is False:
                 continue
-            if self.market_type == MarketType.LINEAR and not market.get("linear"):
-                continue
-            rule = convert.market_rules(self.name, market, mode, self.market_type)
+            rule = convert.market_rules(self.name, market, mode, kind)
+            held = rules.get(rule.symbol)
+            if held is not None and self.market_types.index(held.market_type) <= (
+                self.market_types.index(kind)
+            ):
+                continue  # listed under a preferred type already
             rules[rule.symbol] = rule
             unified[rule.symbol] = symbol
         self._rules, self._unified = rules, unified
@@ -349,7 +357,9 @@ class CcxtExchange:
 
     def _create(self, unified: str, command: PlaceOrder) -> Awaitable[Any]:
         params: dict[str, Any] = {self.profile.client_id_param: command.client_order_id}
-        if command.reduce_only and self.market_type == MarketType.LINEAR:
+        rules = self._rules.get(normalise_symbol(command.symbol))
+        linear = rules is not None and rules.market_type == MarketType.LINEAR
+        if command.reduce_only and linear:
             params["reduceOnly"] = True
         # A market order never carries a price: with one, ccxt sends a quote-sized order.
         price = format(command.price, "f") if command.type == OrderType.LIMIT else None
@@ -489,3 +499,12 @@ class CcxtExchange:
 
     async def close(self) -> None:
         await self._client.close()
+
+
+def _market_type(market: Mapping[str, Any]) -> MarketType | None:
+    """The engine's market type of a ccxt market: spot, or a linear (USDT-settled) swap."""
+    if market.get("type") == "spot":
+        return MarketType.SPOT
+    if market.get("type") == "swap" and market.get("linear"):
+        return MarketType.LINEAR
+    return None

@@ -45,10 +45,17 @@ class VenueProfile:
     has: Mapping[str, bool] = field(default_factory=dict)
     market_type_option: Mapping[MarketType, Mapping[str, Any]] = field(default_factory=dict)
 
-    def options(self, market_type: MarketType) -> dict[str, Any]:
-        """ccxt constructor ``options`` for this venue and market type."""
+    def options(self, market_type: MarketType, *more: MarketType) -> dict[str, Any]:
+        """ccxt constructor ``options`` for this venue: ``market_type``'s defaults, with the
+        markets of ``more`` types loaded too."""
         merged = dict(self.base_options)
         merged.update(self.market_type_option.get(market_type, {}))
+        types: list[str] = []
+        for kind in (market_type, *more):
+            listed = self.market_type_option.get(kind, {}).get("fetchMarkets", {}).get("types", [])
+            types.extend(t for t in listed if t not in types)
+        if more and types:
+            merged["fetchMarkets"] = {**merged.get("fetchMarkets", {}), "types": types}
         return merged
 
     def weight(self, operation: str) -> float:

@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from engine.config import ConfigError, load_user_config
+from engine.domain import MarketType
 from engine.service.accounts import PortFactory, UserAccounts
 from engine.service.auth import ApiToken, TokenError, load_or_create_api_token
 from engine.service.settings import DEFAULT_DATABASE_URL, ServiceSettings
@@ -204,6 +205,11 @@ def _sim_exchanges(
     return ports, simulator, simulator, list(sim_app.router.routes)
 
 
+# The simulator's faces list its perpetuals too (a market is spot or linear there, never both);
+# the testnets list most symbols under both types, so there the ports load spot only.
+_SIM_LINEAR = (MarketType.LINEAR,)
+
+
 def _user_port_factory(options: ServeOptions, clock: Clock) -> PortFactory:
     """Ports of users' own accounts (their stored keys), pointed where the service's are:
     the simulator's REST faces (``--sim-url``), or the testnet."""
@@ -220,6 +226,7 @@ def _user_port_factory(options: ServeOptions, clock: Clock) -> PortFactory:
             api_secret=credentials.api_secret,
             testnet=options.exchange != "sim",
             base_url=options.sim_url if options.exchange == "sim" else None,
+            also_market_types=_SIM_LINEAR if options.exchange == "sim" else (),
         )
 
     return build
@@ -244,6 +251,7 @@ def _ccxt_exchanges(
                 api_key=options.api_key or key,
                 api_secret=options.api_secret or secret,
                 base_url=options.sim_url,
+                also_market_types=_SIM_LINEAR,
             )
         return ports
     venue = options.exchange.split("-", 1)[0]

@@ -3,6 +3,7 @@ orders placed exactly once whatever fails, cancels, retries, rate limits and hea
 
 from __future__ import annotations
 
+import dataclasses
 import random
 from decimal import Decimal
 
@@ -10,6 +11,7 @@ import ccxt
 import pytest
 
 from engine.adapters.ccxt_exchange import CcxtExchange
+from engine.adapters.ccxt_venues import venue_profile
 from engine.adapters.retry import RetryPolicy
 from engine.domain import (
     CancelOrder,
@@ -107,6 +109,62 @@ async def test_market_rules_come_from_ccxt_precision_and_limits() -> None:
     assert (eth.tick_size, eth.min_notional) == (None, None)  # missing metadata stays missing
     assert eth.maker_fee == D("0.001")  # MarketRules default when ccxt has no fee
     assert not eth.is_complete
+
+
+async def test_spot_and_linear_markets_load_together_with_the_preferred_type_first() -> None:
+    client = FakeCcxtClient(
+        "bybit",
+        markets=[
+            market(),  # BTCUSDT spot
+            market("BTC/USDT:USDT", "BTCUSDT", type="swap", tick=0.1),  # also a perpetual
+            market("SOL/USDT:USDT", "SOLUSDT", type="swap", step=0.1, min_qty=0.1),
+        ],
+    )
+    client.prices["SOL/USDT:USDT"] = 240.5
+    exchange = CcxtExchange(
+        "bybit",
+        clock=FakeClock(),
+        rng=random.Random(7),
+        client=client,
+        also_market_types=(MarketType.LINEAR,),
+    )
+    rules = {r.symbol: r for r in await exchange.load_markets()}
+    # BTCUSDT is listed under both types: spot (the preferred type) keeps it
+    assert (rules["BTCUSDT"].market_type, rules["BTCUSDT"].tick_size) == (
+        MarketType.SPOT,
+        D("0.01"),
+    )
+    assert (rules["SOLUSDT"].market_type, rules["SOLUSDT"].step_size) == (
+        MarketType.LINEAR,
+        D("0.1"),
+    )
+    # a reduce-only order carries reduceOnly on the perpetual, never on spot
+    close = PlaceOrder(
+        client_order_id="g1-p0-lx-exit-0",
+        user_id="u1",
+        exchange="bybit",
+        symbol="SOLUSDT",
+        side=OrderSide.SELL,
+        type=OrderType.MARKET,
+        quantity=D("0.5"),
+        price=None,
+        purpose=OrderPurpose.EXIT,
+        group_id="g1",
+        reduce_only=True,
+    )
+    await exchange.place_order(close)
+    assert client.sent[-1][0] == "SOL/USDT:USDT" and client.sent[-1][5]["reduceOnly"] is True
+    spot = dataclasses.replace(close, symbol="BTCUSDT", client_order_id="g2-p0-lx-exit-0")
+    await exchange.place_order(spot)
+    assert client.sent[-1][0] == "BTC/USDT" and "reduceOnly" not in client.sent[-1][5]
+
+
+def test_venue_options_load_every_asked_type() -> None:
+    bybit = venue_profile("bybit")
+    assert bybit.options(MarketType.SPOT)["fetchMarkets"] == {"types": ["spot"]}
+    both = bybit.options(MarketType.SPOT, MarketType.LINEAR)
+    assert both["fetchMarkets"] == {"types": ["spot", "linear"]}
+    assert both["defaultType"] == "spot"
 
 
 async def test_market_rules_are_cached_for_refresh_seconds() -> None:
