@@ -2,7 +2,8 @@
 endpoints, plus the account-type calls default-configured clients make.
 
 Every answer is in the ``retCode`` envelope (a body without ``retCode`` makes ccxt raise).
-Only the ``spot`` category is listed; other categories answer empty lists.
+Each market is listed under its own category: spot markets under ``category=spot``, linear
+perpetuals under ``category=linear``; ``inverse`` and ``option`` answer empty lists.
 """
 
 from __future__ import annotations
@@ -16,14 +17,19 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from simulator.errors import SimDown, SimError, SimRateLimited, SimTimeout
+from simulator.markets import SimMarket
 from simulator.models import SimOrder
 from simulator.rest.bybit_format import (
+    CoinHoldings,
     bybit_book_levels,
     bybit_envelope,
     bybit_execution,
     bybit_instrument,
     bybit_kline,
+    bybit_linear_instrument,
+    bybit_linear_ticker,
     bybit_order,
+    bybit_position,
     bybit_status,
     bybit_ticker,
     bybit_wallet,
@@ -58,6 +64,7 @@ EXCHANGE = "bybit"
 Handler = Callable[[RawRequest, str], Any]
 
 _CATEGORIES = ("spot", "linear", "inverse", "option")
+_LISTED = ("spot", "linear")  # the categories with markets (a SimMarket's market_type)
 _SIDES = {"Buy": "buy", "Sell": "sell"}
 _ORDER_TYPES = ("Market", "Limit")
 _TIME_IN_FORCE = ("GTC", "IOC", "FOK", "PostOnly")
@@ -102,6 +109,7 @@ class BybitFace:
             ("/v5/order/realtime", "GET", self._realtime, True),
             ("/v5/order/history", "GET", self._history, True),
             ("/v5/execution/list", "GET", self._executions, True),
+            ("/v5/position/list", "GET", self._positions, True),
         ]
         return [
             Route(path, self._endpoint(handler, signed), methods=[method], name=f"bybit {path}")
@@ -165,9 +173,36 @@ class BybitFace:
     def _category(self, raw: RawRequest) -> str:
         return choice(raw.params, "category", _CATEGORIES)
 
-    def _spot_markets(self, category: str) -> bool:
-        """True for the categories the simulator lists (spot); others answer empty lists."""
-        return category == "spot"
+    def _listed(self, category: str) -> bool:
+        """True for the categories with markets (spot, linear); others answer empty lists."""
+        return category in _LISTED
+
+    def _elsewhere(self, symbol: str, category: str) -> bool:
+        """True when ``symbol`` is a market of another category: it is not listed under
+        ``category`` (an unknown symbol is left to the venue, which refuses it)."""
+        market = self.venue.markets.get(symbol)
+        return market is not None and market.market_type != category
+
+    def _in(self, symbol: str, category: str) -> bool:
+        """True when ``symbol`` is a market of ``category``."""
+        market = self.venue.markets.get(symbol)
+        return market is not None and market.market_type == category
+
+    def _coin_filter(self, raw: RawRequest, category: str) -> Callable[[str], bool]:
+        """``baseCoin``/``settleCoin`` filters of the linear lists (ccxt sends
+        ``settleCoin=USDT`` when it lists linear orders without a symbol)."""
+        base = optional_text(raw.params, "baseCoin")
+        settle = optional_text(raw.params, "settleCoin") if category == "linear" else None
+
+        def keep(symbol: str) -> bool:
+            market = self.venue.markets.get(symbol)
+            if market is None:
+                return False
+            if base is not None and market.base != base.upper():
+                return False
+            return settle is None or market.quote == settle.upper()
+
+        return keep
 
     # -- market data ------------------------------------------------------------------------
 
@@ -178,16 +213,18 @@ class BybitFace:
 
     def _instruments(self, raw: RawRequest, api_key: str) -> dict[str, Any]:
         category = self._category(raw)
-        if not self._spot_markets(category):
+        if not self._listed(category):
             return {"category": category, "list": [], "nextPageCursor": ""}
         symbol = _by_symbol(raw.params)
         base = optional_text(raw.params, "baseCoin")
         status = optional_text(raw.params, "status")
         listed = []
         for market in self.venue.list_markets():
-            entry = bybit_instrument(market)
-            if market.market_type != "spot":
+            if market.market_type != category:
                 continue
+            entry = (
+                bybit_instrument(market) if category == "spot" else bybit_linear_instrument(market)
+            )
             if symbol is not None and market.symbol != symbol:
                 continue
             if base is not None and market.base != base.upper():
@@ -199,26 +236,41 @@ class BybitFace:
 
     def _tickers(self, raw: RawRequest, api_key: str) -> dict[str, Any]:
         category = self._category(raw)
-        if not self._spot_markets(category):
+        if not self._listed(category):
             return {"category": category, "list": []}
         symbol = _by_symbol(raw.params)
-        names = [symbol] if symbol is not None else sorted(self._spot_symbols())
+        if symbol is not None:
+            names = [] if self._elsewhere(symbol, category) else [symbol]
+        else:
+            names = sorted(self._symbols(category))
         listed = []
         for name in names:
             ticker = self.venue.ticker(name)
-            depth = display_depth(self.venue.markets[ticker.symbol], ticker.last)
-            listed.append(bybit_ticker(ticker, depth))
+            market = self.venue.markets[ticker.symbol]
+            depth = display_depth(market, ticker.last)
+            if category == "spot":
+                listed.append(bybit_ticker(ticker, depth))
+            else:
+                listed.append(bybit_linear_ticker(ticker, depth, self._open_interest(market)))
         return {"category": category, "list": listed}
 
-    def _spot_symbols(self) -> list[str]:
-        return [s for s, m in self.venue.markets.items() if m.market_type == "spot"]
+    def _symbols(self, category: str) -> list[str]:
+        return [s for s, m in self.venue.markets.items() if m.market_type == category]
+
+    def _open_interest(self, market: SimMarket) -> Decimal:
+        """The accounts' position sizes in ``market`` (the venue is their counterparty)."""
+        with self.context.sim.lock:
+            return sum(
+                (abs(a.position_quantity(market.symbol)) for a in self.venue.accounts.values()),
+                Decimal(0),
+            )
 
     def _kline(self, raw: RawRequest, api_key: str) -> dict[str, Any]:
         category = choice(raw.params, "category", _CATEGORIES, default="linear")
         symbol = required_text(raw.params, "symbol").upper()
         interval = choice(raw.params, "interval", BYBIT_INTERVALS)
         limit = int_value(raw.params, "limit", default=200, minimum=1, maximum=1000) or 200
-        if not self._spot_markets(category):
+        if not self._listed(category) or self._elsewhere(symbol, category):
             return {"category": category, "symbol": symbol, "list": []}
         klines = self.venue.klines(
             symbol,
@@ -234,7 +286,7 @@ class BybitFace:
         category = self._category(raw)
         symbol = required_text(raw.params, "symbol").upper()
         limit = int_value(raw.params, "limit", default=1, minimum=1, maximum=200) or 1
-        if not self._spot_markets(category):
+        if not self._listed(category) or self._elsewhere(symbol, category):
             return {"s": symbol, "b": [], "a": [], "ts": self._now(), "u": 0, "seq": 0, "cts": 0}
         bids, asks = self.venue.order_book(symbol, limit)
         clock = self.context.sim.clock_ms
@@ -254,12 +306,30 @@ class BybitFace:
         account_type = required_text(raw.params, "accountType")
         if account_type != "UNIFIED":
             raise ParamError("accountType", "invalid_value", "only UNIFIED is simulated")
-        balances = self.venue.balances(api_key)
+        with self.context.sim.lock:  # balances and positions of one moment
+            balances = self.venue.balances(api_key)
+            holdings = self._holdings(api_key)
         coins = optional_text(raw.params, "coin")
         if coins is not None:
             wanted = {c.strip().upper() for c in coins.split(",")}
             balances = {a: b for a, b in balances.items() if a in wanted}
-        return bybit_wallet(balances, self._usd_prices(balances))
+        return bybit_wallet(balances, self._usd_prices(balances), holdings)
+
+    def _holdings(self, api_key: str) -> dict[str, CoinHoldings]:
+        """Margin and unrealised PnL of the account's linear positions, per settle coin (read
+        without a second pass through the fault gate: the wallet call already passed it)."""
+        margin: dict[str, Decimal] = {}
+        unrealised: dict[str, Decimal] = {}
+        for symbol, position in self.venue.account(api_key).position_views().items():
+            market = self.venue.markets.get(symbol)
+            if market is None or position.quantity == 0:
+                continue
+            value = abs(position.quantity) * self.venue.last_price(symbol)
+            pnl = value - position.margin if position.quantity > 0 else position.margin - value
+            coin = market.quote
+            margin[coin] = margin.get(coin, Decimal(0)) + position.margin
+            unrealised[coin] = unrealised.get(coin, Decimal(0)) + pnl
+        return {coin: CoinHoldings(margin[coin], unrealised[coin]) for coin in margin}
 
     def _usd_prices(self, assets: dict[str, Any]) -> dict[str, Decimal]:
         prices: dict[str, Decimal] = {}
@@ -325,23 +395,38 @@ class BybitFace:
 
     # -- orders -----------------------------------------------------------------------------
 
-    def _trading_category(self, raw: RawRequest, symbol: str) -> None:
+    def _trading_category(self, raw: RawRequest, symbol: str) -> SimMarket:
         category = self._category(raw)
         market = self.venue.market(symbol)
         if market.market_type != category:
             raise self.venue.spec.errors.error("invalid_symbol")
+        return market
 
     def _create(self, raw: RawRequest, api_key: str) -> dict[str, Any]:
         params = raw.params
         symbol = required_text(params, "symbol").upper()
-        self._trading_category(raw, symbol)
+        market = self._trading_category(raw, symbol)
         side = _SIDES[choice(params, "side", _SIDES)]
         order_type = choice(params, "orderType", _ORDER_TYPES)
         qty = decimal_value(params, "qty", required=True, positive=False)
         time_in_force = choice(params, "timeInForce", _TIME_IN_FORCE, default="GTC")
         reduce_only = optional_text(params, "reduceOnly") == "true"
         client_id = optional_text(params, "orderLinkId")
-        if order_type == "Market":
+        linear = market.market_type == "linear"
+        if linear and optional_text(params, "positionIdx") not in (None, "0"):
+            raise ParamError("positionIdx", "invalid_value", "only one-way mode (0) is simulated")
+        if order_type == "Market" and linear:
+            # Contracts: qty is always base (Bybit's marketUnit is spot only).
+            order = self.venue.place_order(
+                api_key,
+                symbol=symbol,
+                side=side,
+                type="market",
+                quantity=qty,
+                client_order_id=client_id,
+                reduce_only=reduce_only,
+            )
+        elif order_type == "Market":
             # Spot market buys are sized in quote by default, sells in base (Bybit's rule).
             default_unit = "quoteCoin" if side == "buy" else "baseCoin"
             unit = choice(params, "marketUnit", _MARKET_UNITS, default=default_unit)
@@ -390,20 +475,27 @@ class BybitFace:
         return {"orderId": order.order_id, "orderLinkId": order.client_order_id}
 
     def _cancel_all(self, raw: RawRequest, api_key: str) -> dict[str, Any]:
-        self._category(raw)
+        category = self._category(raw)
         symbol = _by_symbol(raw.params)
+        keep = self._coin_filter(raw, category)
         cancelled = []
         for order in self.venue.open_orders(api_key, symbol):
+            if not self._in(order.symbol, category) or not keep(order.symbol):
+                continue
             done = self.venue.cancel_order(api_key, symbol=order.symbol, order_id=order.order_id)
             cancelled.append({"orderId": done.order_id, "orderLinkId": done.client_order_id})
         return {"list": cancelled, "success": "1"}
 
-    def _find(self, api_key: str, symbol: str | None, raw: RawRequest) -> list[SimOrder] | None:
-        """The order named by ``orderId``/``orderLinkId`` whatever its status ([] if none);
-        None when the request names no order."""
+    def _find(
+        self, api_key: str, symbol: str | None, raw: RawRequest, category: str
+    ) -> list[SimOrder] | None:
+        """The order named by ``orderId``/``orderLinkId`` whatever its status ([] if none,
+        or if its market is not of ``category``); None when the request names no order."""
         order_id, client_id = self._order_ref(raw)
         if order_id is None and client_id is None:
             return None
+        if symbol is not None and self._elsewhere(symbol, category):
+            return []
         if symbol is not None:
             try:
                 found = self.venue.get_order(
@@ -419,43 +511,54 @@ class BybitFace:
             for o in self.venue.all_orders(api_key, symbol)
             if (order_id is None or o.order_id == order_id)
             and (client_id is None or o.client_order_id == client_id)
+            and self._in(o.symbol, category)
         ]
         return candidates[-1:]
 
     def _page(self, orders: list[SimOrder], raw: RawRequest) -> dict[str, Any]:
         limit = int_value(raw.params, "limit", default=20, minimum=1, maximum=50) or 20
+        category = self._category(raw)
         newest_first = sorted(orders, key=lambda o: (o.created_ms, int(o.order_id)), reverse=True)
         return {
-            "category": self._category(raw),
-            "list": [bybit_order(o) for o in newest_first[:limit]],
+            "category": category,
+            "list": [bybit_order(o, linear=category == "linear") for o in newest_first[:limit]],
             "nextPageCursor": "",
         }
 
     def _realtime(self, raw: RawRequest, api_key: str) -> dict[str, Any]:
         category = self._category(raw)
         symbol = _by_symbol(raw.params)
-        if not self._spot_markets(category):
+        if not self._listed(category):
             return {"category": category, "list": [], "nextPageCursor": ""}
-        named = self._find(api_key, symbol, raw)
+        named = self._find(api_key, symbol, raw, category)
         if named is not None:
             return self._page(named, raw)
-        return self._page(self.venue.open_orders(api_key, symbol), raw)
+        keep = self._coin_filter(raw, category)
+        opened = [
+            o
+            for o in self.venue.open_orders(api_key, symbol)
+            if self._in(o.symbol, category) and keep(o.symbol)
+        ]
+        return self._page(opened, raw)
 
     def _history(self, raw: RawRequest, api_key: str) -> dict[str, Any]:
         category = self._category(raw)
         symbol = _by_symbol(raw.params)
-        if not self._spot_markets(category):
+        if not self._listed(category):
             return {"category": category, "list": [], "nextPageCursor": ""}
-        named = self._find(api_key, symbol, raw)
+        named = self._find(api_key, symbol, raw, category)
         if named is not None:
             return self._page(named, raw)
         status = optional_text(raw.params, "orderStatus")
         start = int_value(raw.params, "startTime", minimum=0)
         end = int_value(raw.params, "endTime", minimum=0)
+        keep = self._coin_filter(raw, category)
         orders = [
             o
             for o in self.venue.all_orders(api_key, symbol)
             if not o.status.is_open
+            and self._in(o.symbol, category)
+            and keep(o.symbol)
             and (status is None or bybit_status(o) == status)
             and (start is None or o.created_ms >= start)
             and (end is None or o.created_ms <= end)
@@ -464,9 +567,12 @@ class BybitFace:
 
     def _executions(self, raw: RawRequest, api_key: str) -> dict[str, Any]:
         category = self._category(raw)
-        if not self._spot_markets(category):
+        if not self._listed(category):
             return {"category": category, "list": [], "nextPageCursor": ""}
         symbol = _by_symbol(raw.params)
+        if symbol is not None and self._elsewhere(symbol, category):
+            return {"category": category, "list": [], "nextPageCursor": ""}
+        keep = self._coin_filter(raw, category)
         order_id, client_id = self._order_ref(raw)
         exec_type = optional_text(raw.params, "execType")
         limit = int_value(raw.params, "limit", default=50, minimum=1, maximum=100) or 50
@@ -477,6 +583,8 @@ class BybitFace:
             for t in self.venue.trades(api_key, symbol, start_ms=start, end_ms=end)
             if (order_id is None or t.order_id == order_id)
             and (client_id is None or t.client_order_id == client_id)
+            and self._in(t.symbol, category)
+            and keep(t.symbol)
         ]
         if exec_type not in (None, "Trade"):
             trades = []
@@ -486,4 +594,35 @@ class BybitFace:
             bybit_execution(t, orders.get(t.order_id), self.venue.markets[t.symbol])
             for t in reversed(chosen)
         ]
+        return {"category": category, "list": listed, "nextPageCursor": ""}
+
+    # -- positions --------------------------------------------------------------------------
+
+    def _positions(self, raw: RawRequest, api_key: str) -> dict[str, Any]:
+        """``/v5/position/list`` for linear markets (one-way mode, 1x). With ``symbol``: that
+        market's position (size 0 when flat); without: the open positions, filtered by
+        ``settleCoin``/``baseCoin``."""
+        category = self._category(raw)
+        symbol = _by_symbol(raw.params)
+        empty = {"category": category, "list": [], "nextPageCursor": ""}
+        if category != "linear" or (symbol is not None and self._elsewhere(symbol, category)):
+            return empty
+        if symbol is not None:
+            self.venue.market(symbol)  # an unknown symbol is refused
+        keep = self._coin_filter(raw, category)
+        with self.context.sim.lock:
+            positions = self.venue.positions(api_key)
+            now = self.context.sim.clock_ms
+            if symbol is not None:
+                wanted = [(symbol, positions.get(symbol))]
+            else:
+                wanted = [
+                    (name, position)
+                    for name, position in positions.items()
+                    if position.quantity != 0 and self._in(name, category) and keep(name)
+                ]
+            listed = [
+                bybit_position(name, position, self.venue.last_price(name), now)
+                for name, position in wanted
+            ]
         return {"category": category, "list": listed, "nextPageCursor": ""}
