@@ -56,7 +56,6 @@ FEATURE_TAGS = {
     "e2e": "the e2e prediction-to-profit flow",
     "needs_price_control": "moves prices or injects faults through the simulator (not testnet)",
     "needs_venue_change": "changes a venue's listing or fee rules in the simulator (not testnet)",
-    "sim_only": "needs the in-process exchange adapter (a perpetual market: ccxt trades spot)",
 }
 
 
@@ -88,12 +87,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if backend == "testnet" and item.get_closest_marker("needs_price_control"):
             item.add_marker(
                 pytest.mark.skip(reason="needs_price_control: the testnet's prices cannot be moved")
-            )
-        if backend != "sim" and item.get_closest_marker("sim_only"):
-            item.add_marker(
-                pytest.mark.skip(
-                    reason=f"sim_only: the {backend} backend's ccxt adapter trades spot markets"
-                )
             )
         if backend == "testnet" and item.get_closest_marker("needs_venue_change"):
             item.add_marker(

@@ -17,7 +17,7 @@ Feature: Test 4.5 - opposite side signal
     And binance received 1 market buy of 0.00020 BTCUSDT
     And binance shows 3 open orders for BTCUSDT
 
-  @t4_5 @needs_venue_change @sim_only @needs_price_control
+  @t4_5 @needs_venue_change @needs_price_control
   Scenario: A short against an open long on a perpetual waits for the long to close, then executes
     Given bybit trades BTCUSDT as a linear perpetual
     And a long signal for BTCUSDT 60 on bybit was sent at 95992.3 with order size 0.001

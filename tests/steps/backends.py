@@ -298,6 +298,7 @@ class SimRestBackend:
 
     def __init__(self, data_dir: Path) -> None:
         from engine.adapters.ccxt_exchange import CcxtExchange
+        from engine.domain import MarketType
         from simulator.exchange import Simulator
         from tests.kit.sim_server import serving_simulator
 
@@ -318,6 +319,7 @@ class SimRestBackend:
                 api_secret=self.server.api_secret,
                 base_url=self.server.base_url,
                 timeout_ms=1000,
+                also_market_types=(MarketType.LINEAR,),  # the simulator's perpetuals too
             )
             for index, name in enumerate(("binance", "bybit"))
         }
