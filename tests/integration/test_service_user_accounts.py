@@ -5,6 +5,8 @@ own books say which account received which order."""
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -14,7 +16,7 @@ import httpx
 from engine.config import parse_user_config
 from engine.service.users import create_user
 from engine.store import ExchangeCredentials
-from qtrade.commands.serve import ServeOptions, build_service
+from qtrade.commands.serve import ServeOptions, Service, build_service
 from tests.kit.service_builders import SEED_USER_FILE
 from tests.kit.sim_server import serving_simulator
 
@@ -41,39 +43,52 @@ def _payload(secret: str, symbol: str, price: str, size: str) -> dict[str, Any]:
     }
 
 
-async def test_each_user_trades_on_the_account_of_their_keys(tmp_path: Path) -> None:
-    with serving_simulator() as server:
-        server.sim.create_account(
-            ALICE_KEY, ALICE_API_SECRET, {"USDT": Decimal(5000)}, exchanges=["binance"]
-        )
-        options = ServeOptions(
-            data_dir=str(tmp_path),
-            db=f"sqlite:///{tmp_path / 'q.db'}",
-            users=(str(SEED_USER_FILE),),
-            namespace="t",
-            exchange="sim",
-            sim_url=server.base_url,
-            exchanges=("binance",),
-        )
-        service = build_service(options, environ={"QTRADE_API_TOKEN": "tok"})
-        seed = json.loads(SEED_USER_FILE.read_text(), parse_float=Decimal)
-        alice_config = {
-            **seed,
-            "id": ALICE_ID,
-            "username": "alice",
-            "webhook_secret": ALICE_SECRET,
-            "configured_exchanges": ["binance"],
-        }
-        create_user(service.store, parse_user_config(alice_config), now_ms=1)
-        service.store.set_exchange_credentials(
-            ALICE_ID, ExchangeCredentials("binance", ALICE_KEY, ALICE_API_SECRET), 1
-        )
-        transport = httpx.ASGITransport(app=service.app)
+@asynccontextmanager
+async def _running_with_alice(
+    tmp_path: Path, sim_url: str
+) -> AsyncIterator[tuple[Service, httpx.AsyncClient]]:
+    """``qtrade serve --exchange sim --sim-url``, started, with the seed user (no keys: the
+    service's account) and alice, whose stored keys are ALICE_KEY / ALICE_API_SECRET."""
+    options = ServeOptions(
+        data_dir=str(tmp_path),
+        db=f"sqlite:///{tmp_path / 'q.db'}",
+        users=(str(SEED_USER_FILE),),
+        namespace="t",
+        exchange="sim",
+        sim_url=sim_url,
+        exchanges=("binance",),
+    )
+    service = build_service(options, environ={"QTRADE_API_TOKEN": "tok"})
+    seed = json.loads(SEED_USER_FILE.read_text(), parse_float=Decimal)
+    alice_config = {
+        **seed,
+        "id": ALICE_ID,
+        "username": "alice",
+        "webhook_secret": ALICE_SECRET,
+        "configured_exchanges": ["binance"],
+    }
+    create_user(service.store, parse_user_config(alice_config), now_ms=1)
+    service.store.set_exchange_credentials(
+        ALICE_ID, ExchangeCredentials("binance", ALICE_KEY, ALICE_API_SECRET), 1
+    )
+    transport = httpx.ASGITransport(app=service.app)
+    try:
         async with (
             service.app.router.lifespan_context(service.app),
             httpx.AsyncClient(transport=transport, base_url="http://s") as client,
         ):
             await service.runtime.refresh_users()
+            yield service, client
+    finally:
+        service.store.close()
+
+
+async def test_each_user_trades_on_the_account_of_their_keys(tmp_path: Path) -> None:
+    with serving_simulator() as server:
+        server.sim.create_account(
+            ALICE_KEY, ALICE_API_SECRET, {"USDT": Decimal(5000)}, exchanges=["binance"]
+        )
+        async with _running_with_alice(tmp_path, server.base_url) as (service, client):
             alice = await client.post(
                 f"/webhooks/{ALICE_ID}", json=_payload(ALICE_SECRET, "BTCUSDT", "95992.3", "0.001")
             )
@@ -88,7 +103,6 @@ async def test_each_user_trades_on_the_account_of_their_keys(tmp_path: Path) -> 
                 await client.get("/positions", headers={"Authorization": "Bearer tok"})
             ).json()
             health = (await client.get("/health")).json()
-        service.store.close()
         venue = server.sim.venue("binance")
         alice_orders = {(o.symbol, o.side, o.type) for o in venue.all_orders(ALICE_KEY)}
         service_orders = {(o.symbol, o.side, o.type) for o in venue.all_orders(server.api_key)}
@@ -122,35 +136,8 @@ async def test_refused_user_keys_stop_only_that_user_until_the_account_answers(
     tmp_path: Path,
 ) -> None:
     with serving_simulator() as server:
-        options = ServeOptions(
-            data_dir=str(tmp_path),
-            db=f"sqlite:///{tmp_path / 'q.db'}",
-            users=(str(SEED_USER_FILE),),
-            namespace="t",
-            exchange="sim",
-            sim_url=server.base_url,
-            exchanges=("binance",),
-        )
-        service = build_service(options, environ={"QTRADE_API_TOKEN": "tok"})
-        seed = json.loads(SEED_USER_FILE.read_text(), parse_float=Decimal)
-        alice_config = {
-            **seed,
-            "id": ALICE_ID,
-            "username": "alice",
-            "webhook_secret": ALICE_SECRET,
-            "configured_exchanges": ["binance"],
-        }
-        create_user(service.store, parse_user_config(alice_config), now_ms=1)
-        # keys the simulator does not know (yet): every signed call answers 401
-        service.store.set_exchange_credentials(
-            ALICE_ID, ExchangeCredentials("binance", ALICE_KEY, ALICE_API_SECRET), 1
-        )
-        transport = httpx.ASGITransport(app=service.app)
-        async with (
-            service.app.router.lifespan_context(service.app),
-            httpx.AsyncClient(transport=transport, base_url="http://s") as client,
-        ):
-            await service.runtime.refresh_users()
+        # alice's keys are not known to the simulator (yet): every signed call answers 401
+        async with _running_with_alice(tmp_path, server.base_url) as (service, client):
             first = await client.post(
                 f"/webhooks/{ALICE_ID}", json=_payload(ALICE_SECRET, "BTCUSDT", "95992.3", "0.001")
             )
@@ -170,7 +157,6 @@ async def test_refused_user_keys_stop_only_that_user_until_the_account_answers(
             again = await client.post(  # another size: not a duplicate of the refused one
                 f"/webhooks/{ALICE_ID}", json=_payload(ALICE_SECRET, "SOLUSDT", "240.5", "2")
             )
-        service.store.close()
     # the first entry was decided (opened), then its order met the refused keys
     assert first.json()["outcome"] == "opened"
     assert (refused.json()["outcome"], refused.json()["reason"]) == (
