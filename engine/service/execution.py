@@ -218,6 +218,16 @@ class Executor:
         own = self.accounts.port(exchange, user_id)
         return exchange if own is None else account_key(exchange, user_id)
 
+    async def forget_accounts(self, user_id: str | None) -> None:
+        """Keys may have changed: the users' own ports (one user's, or everyone's) are closed
+        and built again from the store on next use, with a fresh health record."""
+        if self.accounts is None:
+            return
+        for exchange, owner, _port in self.accounts.built():
+            if user_id is None or owner == user_id:
+                self.health.forget(account_key(exchange, owner))
+        await self.accounts.forget(user_id)
+
     def port_of(self, account: str) -> ExchangePort | None:
         exchange, user_id = split_account(account)
         if user_id is None or self.accounts is None:

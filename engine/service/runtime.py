@@ -66,7 +66,7 @@ from engine.domain.events import (
     UserConfigured,
 )
 from engine.ports import Clock, ExchangePort, OrderReport
-from engine.service.accounts import UserAccounts, account_key, close_port, split_account
+from engine.service.accounts import UserAccounts, close_port, split_account
 from engine.service.coordination import LocalStateLock, StateLock
 from engine.service.execution import ExecResult, Executor, events_from_report
 from engine.service.pending import PendingCommands
@@ -512,7 +512,7 @@ class Runtime:
         """Apply a (new or changed) user config without restarting."""
         self._user_records.pop(user.user_id, None)  # at once: the store holds the new one
         async with self.exclusive():
-            await self._forget_accounts(user.user_id)
+            await self.executor.forget_accounts(user.user_id)
             config = parse_user_config(user.config)
             self._configs[user.user_id] = user.updated_at_ms
             return await self._run([UserConfigured(user.user_id, config, self._now())])
@@ -521,19 +521,8 @@ class Runtime:
         """Register users created or changed in the store by another process or command."""
         async with self.exclusive():
             self.forget_users()
-            await self._forget_accounts(None)
+            await self.executor.forget_accounts(None)
             return await self._run(self._user_events(self.store.list_users()))
-
-    async def _forget_accounts(self, user_id: str | None) -> None:
-        """Keys may have changed: users' own ports are built again from the store on next use
-        (their health records go with them)."""
-        accounts = self.executor.accounts
-        if accounts is None:
-            return
-        for exchange, owner, _port in accounts.built():
-            if user_id is None or owner == user_id:
-                self.executor.health.forget(account_key(exchange, owner))
-        await accounts.forget(user_id)
 
     def user_config(self, user_id: str) -> UserConfig | None:
         record = self.user_record(user_id)
@@ -651,7 +640,7 @@ class Runtime:
             )
             if needs_fetch:
                 report, result = await self.executor.fetch(
-                    exchange, symbol, view.client_order_id, user_id=view.user_id
+                    exchange, symbol, view.client_order_id, user_id=owner
                 )
                 self._finish(result)
                 if report is None and result.error is not None:
@@ -758,8 +747,7 @@ class Runtime:
                 self._save_snapshot()
         for port in self.exchanges.values():
             await close_port(port)
-        if self.executor.accounts is not None:
-            await self.executor.accounts.forget(None)
+        await self.executor.forget_accounts(None)
 
 
 def _place_command(view: OrderView) -> PlaceOrder:

@@ -128,6 +128,12 @@ async def test_refused_keys_mark_only_that_users_account_and_tell_only_that_user
     # bob still trades on the service's account
     bob = await executor.place(_order("bob", "t-g2-p0-l0-entry-0"), None, lookup_first=False)
     assert isinstance(bob.events[0], OrderAccepted) and shared.placed == ["t-g2-p0-l0-entry-0"]
+    # new keys stored: forgetting alice's account closes its port and drops its health record
+    refused_port = built["alice-key"]
+    await executor.forget_accounts("alice")
+    assert refused_port.closed
+    assert executor.health.user_account_states() == {}
+    assert executor.health.state("binance:alice") is ConnectionState.OK  # not tried yet
 
 
 async def test_the_services_refused_keys_reach_only_users_without_their_own() -> None:
